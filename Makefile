@@ -1,0 +1,57 @@
+# Developer entry points. Every target installs what it needs into .venv/ and node_modules/,
+# so a fresh clone needs only Python 3.10+, Node 20+ and the package registries.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3.10 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install test lint typecheck pytest nodetest demo vsix bench lock docs clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check pytask tests
+	$(BIN)/ruff format --check pytask tests
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+nodetest: install
+	node --test tasks/launcher/test/
+
+test: lint typecheck nodetest pytest
+
+demo: install
+	$(BIN)/pytask demo
+
+vsix: install
+	$(BIN)/python -m pytask.build vsix
+
+bench: install
+	$(BIN)/python -m bench
+
+# Regenerate the hash-pinned runtime lock shipped in every task folder.
+lock: $(PY_STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--output-file tasks/requirements.lock setup.cfg
+
+docs: $(PY_STAMP)
+	$(BIN)/python -m pytask.build docs
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
