@@ -40,7 +40,7 @@ demo: install
 	$(BIN)/pytask demo
 
 vsix: install
-	$(BIN)/python -m pytask.build vsix
+	$(BIN)/python tools/build.py vsix
 
 bench: install
 	$(BIN)/python -m bench
@@ -51,7 +51,7 @@ lock: $(PY_STAMP)
 		--output-file tasks/requirements.lock setup.cfg
 
 docs: $(PY_STAMP)
-	$(BIN)/python -m pytask.build docs
+	$(BIN)/python tools/build.py docs
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One Azure cloud: endpoints, the credential from a service connection, SDK clients."""

@@ -1,0 +1,1 @@
+"""One module per pipeline task: reads inputs, orchestrates, writes outputs."""
