@@ -1,0 +1,2 @@
+"""Resource providers served by the sandbox, one package each (moto's split: models, responses,
+urls). They are listed in pytask.sandbox.core.registry."""

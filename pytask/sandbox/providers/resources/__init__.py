@@ -1,0 +1,1 @@
+"""Microsoft.Resources: subscriptions, resource groups, resources by group, cloud metadata."""
