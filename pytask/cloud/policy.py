@@ -1,0 +1,45 @@
+"""How every client talks to Azure: retries, timeouts, user agent.
+
+Data handed to the SDKs as their own keyword arguments, so retries are azure-core's
+RetryPolicy (which waits for Retry-After on 429/503 before its own backoff) and long-running
+operations are polled by the SDK pollers at the interval the service asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytask
+
+PRODUCT = "VmApplicationRelease"
+
+
+def user_agent() -> str:
+    return f"{PRODUCT}/{pytask.__version__}"
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    """Defaults sized for pipeline jobs: patient with throttling, bounded per request."""
+
+    retry_total: int = 8
+    retry_backoff_factor: float = 0.8
+    retry_backoff_max: int = 60
+    connection_timeout: float = 30.0
+    read_timeout: float = 120.0
+    # Used by ARM pollers only when a response carries no Retry-After.
+    polling_interval: float = 10.0
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {
+            "user_agent": user_agent(),
+            "retry_total": self.retry_total,
+            "retry_backoff_factor": self.retry_backoff_factor,
+            "retry_backoff_max": self.retry_backoff_max,
+            "connection_timeout": self.connection_timeout,
+            "read_timeout": self.read_timeout,
+        }
+
+    def arm_client_kwargs(self) -> dict[str, Any]:
+        return {**self.client_kwargs(), "polling_interval": self.polling_interval}
