@@ -38,7 +38,7 @@ class RunPolicy:
     failure_limit: int = 0  # failures a check may have; one more fails the run
     inconclusive_limit: int = 0  # inconclusive results a check may have
     consecutive_successes_to_pass: int = 0  # 0 disables the early pass
-    inconclusive_fails: bool = False  # an inconclusive run fails instead of passing with issues
+    inconclusive_result: Verdict = Verdict.SUCCEEDED_WITH_ISSUES  # task input inconclusiveResult
     dry_run: bool = False
 
     def __post_init__(self) -> None:
@@ -54,15 +54,19 @@ class RunPolicy:
 class CheckTally:
     """One check's history: raw classifications and what run control counted."""
 
-    timeline: tuple[Classification, ...] = ()
+    results: tuple[CheckResult, ...] = ()  # one per evaluated interval, oldest first
     failures: int = 0  # counted as Fail (NoData under noData: fail included)
     inconclusive: int = 0  # counted as Inconclusive
     critical: bool = False
 
+    @property
+    def timeline(self) -> tuple[Classification, ...]:
+        return tuple(r.classification for r in self.results)
+
     def add(self, result: CheckResult) -> CheckTally:
         counted = result.counts_as
         return CheckTally(
-            timeline=(*self.timeline, result.classification),
+            results=(*self.results, result),
             failures=self.failures + (counted is Classification.FAIL),
             inconclusive=self.inconclusive + (counted is Classification.INCONCLUSIVE),
             critical=self.critical or result.critical,
@@ -157,11 +161,22 @@ class RunVerdict:
     data_incomplete: bool
     dry_run: bool
 
+    @property
+    def outcome(self) -> str:
+        """The gate's answer in the words of the task's `verdict` output."""
+        return {
+            RunStatus.SUCCEEDED: "Passed",
+            RunStatus.FAILED: "Failed",
+            RunStatus.INCONCLUSIVE: "Inconclusive",
+            RunStatus.RUNNING: "Inconclusive",
+        }[self.status]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
             "wouldBe": self.would_be.value if self.would_be else None,
             "status": self.status.value,
+            "outcome": self.outcome,
             "reason": self.reason,
             "decidedAt": self.decided_at,
             "intervals": self.intervals,
@@ -193,7 +208,7 @@ def conclude(state: RunState, policy: RunPolicy) -> RunVerdict:
     if decision.status is RunStatus.FAILED:
         enforced = Verdict.FAILED
     elif decision.status is RunStatus.INCONCLUSIVE:
-        enforced = Verdict.FAILED if policy.inconclusive_fails else Verdict.SUCCEEDED_WITH_ISSUES
+        enforced = policy.inconclusive_result
     elif failed or inconclusive:
         enforced = Verdict.SUCCEEDED_WITH_ISSUES  # passed, but within tolerated limits
     else:

@@ -1,0 +1,157 @@
+"""Pure rendering of a gate's state: sparklines, a markdown summary with a table per check,
+and the JSON-serialisable report model written as the task's `report` output."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from .model import CheckResult, Classification
+from .runcontrol import CheckTally, RunPolicy, RunState, RunVerdict
+
+BARS = "▁▂▃▄▅▆▇█"
+GAP = " "
+NO_SERIES: Mapping[str, Sequence[float | None]] = MappingProxyType({})
+TIMELINE_SYMBOLS = {
+    Classification.PASS: "✓",
+    Classification.FAIL: "✗",
+    Classification.INCONCLUSIVE: "?",
+    Classification.NO_DATA: "·",
+}
+
+
+def _buckets(series: Sequence[float | None], width: int) -> list[float | None]:
+    # Longer series are shown as bucket means so the line fits in a log line.
+    if len(series) <= width:
+        return list(series)
+    out: list[float | None] = []
+    for i in range(width):
+        chunk = series[i * len(series) // width : (i + 1) * len(series) // width]
+        values = [v for v in chunk if v is not None and math.isfinite(v)]
+        out.append(math.fsum(values) / len(values) if values else None)
+    return out
+
+
+def sparkline(series: Sequence[float | None], width: int = 60) -> str:
+    """One character per point, low to high; gaps (None, NaN) as spaces."""
+    points = _buckets(series, width)
+    values = [v for v in points if v is not None and math.isfinite(v)]
+    if not values:
+        return GAP * len(points)
+    low, high = min(values), max(values)
+    span = high - low
+    chars = []
+    for value in points:
+        if value is None or not math.isfinite(value):
+            chars.append(GAP)
+        elif span == 0:
+            chars.append(BARS[len(BARS) // 2])
+        else:
+            chars.append(BARS[min(len(BARS) - 1, int((value - low) / span * len(BARS)))])
+    return "".join(chars)
+
+
+def timeline_text(timeline: Sequence[Classification]) -> str:
+    return "".join(TIMELINE_SYMBOLS[c] for c in timeline)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def check_table(name: str, tally: CheckTally) -> str:
+    """A markdown table of one check, one row per interval."""
+    lines = [
+        f"#### {name}{' (critical)' if tally.critical else ''}",
+        "",
+        "| # | Result | Value | Limit / baseline | n | p-value | Effect | CI | Explanation |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for index, result in enumerate(tally.results, start=1):
+        e = result.explanation
+        reference = e.limit if e.limit is not None else _cell(e.baseline_value)
+        samples = "" if e.candidate_samples is None else str(e.candidate_samples)
+        if e.baseline_samples is not None:
+            samples += f" / {e.baseline_samples}"
+        ci = "" if e.ci_low is None else f"[{_cell(e.ci_low)}, {_cell(e.ci_high)}]"
+        row = [
+            str(index),
+            result.classification.value,
+            _cell(e.value),
+            _cell(reference),
+            samples,
+            _cell(e.p_value),
+            _cell(e.effect),
+            ci,
+            _cell(e.summary),
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def markdown_summary(
+    state: RunState, verdict: RunVerdict, series: Mapping[str, Sequence[float | None]] = NO_SERIES
+) -> str:
+    mode = " (dry run)" if verdict.dry_run else ""
+    lines = [f"### Health gate: {verdict.outcome}{mode}", "", f"**{verdict.reason}**", ""]
+    if verdict.would_be is not None:
+        lines += [f"In enforce mode the task result would have been {verdict.would_be.value}.", ""]
+    lines += ["| Check | Timeline | Series |", "| --- | --- | --- |"]
+    for name, tally in state.tallies.items():
+        spark = sparkline(series.get(name, ()))
+        lines.append(f"| {name} | `{timeline_text(tally.timeline)}` | {spark} |")
+    for name, tally in state.tallies.items():
+        lines += ["", check_table(name, tally)]
+    return "\n".join(lines) + "\n"
+
+
+def log_line(result: CheckResult, series: Sequence[float | None] = ()) -> str:
+    """One line per check and interval for the task log."""
+    spark = f" {sparkline(series, 30)}" if series else ""
+    critical = " [critical]" if result.critical else ""
+    outcome = result.classification.value
+    return f"{result.check}{critical}: {outcome}{spark} {result.explanation.summary}"
+
+
+def _json_series(series: Sequence[float | None]) -> list[float | None]:
+    return [v if v is not None and math.isfinite(v) else None for v in series]
+
+
+def report_model(
+    state: RunState,
+    policy: RunPolicy,
+    verdict: RunVerdict,
+    series: Mapping[str, Sequence[float | None]] = NO_SERIES,
+) -> dict[str, Any]:
+    """Everything behind the verdict as plain JSON types (no NaN or infinity)."""
+    checks = []
+    for name, tally in state.tallies.items():
+        checks.append(
+            {
+                "name": name,
+                "critical": tally.critical,
+                "failures": tally.failures,
+                "inconclusive": tally.inconclusive,
+                "timeline": [c.value for c in tally.timeline],
+                "series": _json_series(series.get(name, ())),
+                "results": [r.to_dict() for r in tally.results],
+            }
+        )
+    return {
+        "verdict": verdict.to_dict(),
+        "policy": {
+            "intervals": policy.intervals,
+            "failureLimit": policy.failure_limit,
+            "inconclusiveLimit": policy.inconclusive_limit,
+            "consecutiveSuccessesToPass": policy.consecutive_successes_to_pass,
+            "inconclusiveResult": policy.inconclusive_result.value,
+            "dryRun": policy.dry_run,
+        },
+        "checks": checks,
+    }
