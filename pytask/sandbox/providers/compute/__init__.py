@@ -1,0 +1,1 @@
+"""Microsoft.Compute in the sandbox: galleries (gallery/) and VMs and scale sets (vm/)."""

@@ -1,0 +1,1 @@
+"""Azure Compute Gallery in the sandbox: galleries, VM applications and their versions."""

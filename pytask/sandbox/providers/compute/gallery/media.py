@@ -1,0 +1,65 @@
+"""Reading a version's source blob, as GalleryRP does before it replicates.
+
+The sandbox really fetches `mediaLink` (HTTPS GET with whatever SAS the URL carries), streaming
+and discarding the bytes, so an expired, wrong-permission or missing blob fails the version the
+way it fails in Azure. The URL's query (the SAS) never appears in a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+CHUNK = 1 << 20
+TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class MediaCheck:
+    ok: bool
+    size: int = 0
+    sha256: str = ""
+    problem: str = ""  # why it could not be read (no SAS in it)
+
+
+def without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def trust() -> str | bool:
+    """The CA bundle that verifies the sandbox's own HTTPS endpoints (the blob gateway): the
+    server process exports it as REQUESTS_CA_BUNDLE / SSL_CERT_FILE, else system trust."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+
+
+def fetch(url: str, verify: str | bool | None = None) -> MediaCheck:
+    """GET the blob and stream it through SHA-256; any failure is a MediaCheck with a reason."""
+    where = without_query(url)
+    if urlsplit(url).scheme.lower() != "https":
+        return MediaCheck(False, problem=f"The blob '{where}' must be reached over HTTPS.")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with requests.get(
+            url, stream=True, timeout=TIMEOUT_SECONDS, verify=trust() if verify is None else verify
+        ) as response:
+            if response.status_code != 200:
+                code = response.headers.get("x-ms-error-code", "")
+                return MediaCheck(
+                    False,
+                    problem=f"Reading the blob '{where}' failed with HTTP "
+                    f"{response.status_code}{f' ({code})' if code else ''}.",
+                )
+            for chunk in response.iter_content(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except requests.RequestException as exc:
+        return MediaCheck(
+            False, problem=f"The blob '{where}' could not be reached ({type(exc).__name__})."
+        )
+    return MediaCheck(True, size=size, sha256=digest.hexdigest())
