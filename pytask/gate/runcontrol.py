@@ -205,11 +205,18 @@ def conclude(state: RunState, policy: RunPolicy) -> RunVerdict:
     decision = state.decision or _end_of_soak(state)
     failed = tuple(name for name, t in state.tallies.items() if t.failures)
     inconclusive = tuple(name for name, t in state.tallies.items() if t.inconclusive)
+    # A dry run goes on after the decision; the enforced verdict only sees what came before.
+    horizon = state.decision.interval if state.decision else state.interval
+    tolerated = any(
+        r.counts_as is not Classification.PASS
+        for tally in state.tallies.values()
+        for r in tally.results[:horizon]
+    )
     if decision.status is RunStatus.FAILED:
         enforced = Verdict.FAILED
     elif decision.status is RunStatus.INCONCLUSIVE:
         enforced = policy.inconclusive_result
-    elif failed or inconclusive:
+    elif tolerated:
         enforced = Verdict.SUCCEEDED_WITH_ISSUES  # passed, but within tolerated limits
     else:
         enforced = Verdict.SUCCEEDED
