@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from pytask.agent.connection import ServiceConnection
+from pytask.agent.connection import LOCAL_CLI_SCHEME, ServiceConnection
 from pytask.cloud.endpoints import strip_slash
 from pytask.cloud.errors import CloudConfigError
 
@@ -31,10 +31,6 @@ class AuthKind(enum.Enum):
     MANAGED_IDENTITY = "ManagedServiceIdentity"
     LOCAL_CLI = "LocalAzureCli"
 
-
-# `pytask run` without a connection file: the developer's own `az login` (the agent module's
-# LOCAL_CLI_SCHEME); never produced by a real agent.
-LOCAL_CLI_SCHEME = "LocalAzureCli"
 
 SUPPORTED_SCHEMES = ("ServicePrincipal", "WorkloadIdentityFederation", "ManagedServiceIdentity")
 
@@ -101,6 +97,7 @@ def _auth_kind(connection: ServiceConnection) -> AuthKind:
     if scheme == "managedserviceidentity":
         return AuthKind.MANAGED_IDENTITY
     if scheme == LOCAL_CLI_SCHEME.lower():
+        # `pytask run` without a connection file: the developer's own `az login`.
         return AuthKind.LOCAL_CLI
     if scheme != "serviceprincipal":
         raise CloudConfigError(

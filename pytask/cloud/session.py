@@ -50,7 +50,8 @@ class CloudSession:
         azurerm = parse_azurerm(connection)
         policy = policy or ClientPolicy()
         endpoints = apply_connection(discover(azurerm.arm_url, policy), azurerm)
-        job = job or JobIdentity(access_token=_job_token(connection))
+        # pytask.agent attaches System.AccessToken to the connection it reads.
+        job = job or JobIdentity(access_token=connection.access_token)
         return cls(
             endpoints=endpoints,
             credential=build_credential(azurerm, endpoints.authority, job),
@@ -151,9 +152,3 @@ def apply_connection(endpoints: CloudEndpoints, connection: AzureRmConnection) -
         authority=connection.authority or endpoints.authority,
         arm_audience=connection.arm_audience or endpoints.arm_audience,
     )
-
-
-def _job_token(connection: ServiceConnection) -> str | None:
-    # pytask.agent attaches System.AccessToken to the connection it reads.
-    token = getattr(connection, "access_token", None)
-    return token if isinstance(token, str) and token else None
