@@ -18,13 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 import trustme
 from azure.core.exceptions import HttpResponseError
 
 import pytask
 from pytask.agent.connection import ServiceConnection
-from pytask.cloud import CloudConfigError, CloudSession
+from pytask.cloud import CloudConfigError, CloudSession, JobIdentity
 from pytask.cloud.policy import ClientPolicy
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -60,6 +61,8 @@ class LoopbackCloud:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self.routes: dict[tuple[str, str], Handler] = {}
+        self.certificate_key: Any = None  # public key of the registered certificate
+        self.oidc_token = "oidc-assertion-for-conn-1"
 
     def bind(self, url: str) -> None:
         """Known once the server has its port: the cloud describes itself with its own URL."""
@@ -109,10 +112,29 @@ class LoopbackCloud:
 
     def _token(self, seen: Seen) -> Reply:
         form = {k: v[0] for k, v in parse_qs(seen.body.decode()).items()}
-        if form.get("client_id") != CLIENT or form.get("client_secret") != SECRET:
+        if form.get("client_id") != CLIENT or not self._authentic(form):
             return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215"}
         token = "token-for " + form["scope"]
         return 200, {}, {"token_type": "Bearer", "expires_in": 3600, "access_token": token}
+
+    def _authentic(self, form: dict[str, str]) -> bool:
+        if "client_secret" in form:
+            return form["client_secret"] == SECRET
+        assertion = form.get("client_assertion", "")
+        if assertion and assertion == self.oidc_token:
+            return True
+        if not assertion or self.certificate_key is None:
+            return False
+        try:
+            claims = jwt.decode(
+                assertion,
+                self.certificate_key,
+                algorithms=["RS256", "PS256"],
+                audience=f"{self.url}/{TENANT}/oauth2/v2.0/token",
+            )
+        except jwt.InvalidTokenError:
+            return False
+        return bool(claims["iss"] == CLIENT)
 
 
 def _handler_class(cloud: LoopbackCloud) -> type[BaseHTTPRequestHandler]:
@@ -146,15 +168,23 @@ def _handler_class(cloud: LoopbackCloud) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def cloud(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackCloud]:
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, ssl.SSLContext]:
+    """One CA for the module: the client's bundle and the server's context."""
     ca = trustme.CA()
-    server_cert = ca.issue_cert("127.0.0.1")
-    bundle = tmp_path / "ca.pem"
+    bundle = tmp_path_factory.mktemp("tls") / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_cert.configure_cert(context)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return str(bundle), context
+
+
+@pytest.fixture
+def cloud(
+    tls: tuple[str, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LoopbackCloud]:
+    bundle, context = tls
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
     loopback = LoopbackCloud()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(loopback))
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -350,3 +380,89 @@ def test_wrong_secret_surfaces_the_entra_error(cloud: LoopbackCloud) -> None:
     ):
         compute.galleries.get("rg", "g1")
     assert cloud.requests_to(GALLERY) == []
+
+
+# -- every auth scheme gets a token from the cloud's own authority ---------------------------
+
+
+def scheme_connection(cloud: LoopbackCloud, scheme: str, **parameters: str) -> ServiceConnection:
+    return ServiceConnection(
+        id="conn-1",
+        url=cloud.url,
+        scheme=scheme,
+        parameters={"serviceprincipalid": CLIENT, "tenantid": TENANT, **parameters},
+        data={"subscriptionId": SUB},
+    )
+
+
+def read_gallery(cloud: LoopbackCloud, session: CloudSession) -> None:
+    cloud.route("GET", GALLERY, lambda _: (200, {}, GALLERY_BODY))
+    with session.compute() as compute:
+        compute.galleries.get("rg", "g1")
+    [request] = cloud.requests_to(GALLERY)
+    assert request.token == "token-for " + ARM_AUDIENCE + ".default"
+
+
+def test_certificate_connection_signs_an_assertion(cloud: LoopbackCloud) -> None:
+    from cryptography.x509 import load_pem_x509_certificate
+
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "pytask-spn", key_type=trustme.KeyType.RSA
+    )
+    pem = leaf.private_key_and_cert_chain_pem.bytes().decode()
+    cloud.certificate_key = load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_key()
+    conn = scheme_connection(
+        cloud,
+        "ServicePrincipal",
+        authenticationType="spnCertificate",
+        servicePrincipalCertificate=pem,
+    )
+    read_gallery(cloud, CloudSession.from_connection(conn))
+    token_request = cloud.requests_to(f"/{TENANT}/oauth2/v2.0/token")[-1]
+    assert b"client_assertion=" in token_request.body
+
+
+def test_workload_identity_exchanges_the_job_token_for_an_assertion(
+    cloud: LoopbackCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oidc_path = (
+        "/sandbox-org/sandbox-project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken"
+    )
+
+    def oidc(seen: Seen) -> Reply:
+        if seen.token != "job-access-token":
+            return 401, {}, {"message": "bad job token"}
+        return 200, {}, {"oidcToken": cloud.oidc_token}
+
+    cloud.route("POST", oidc_path, oidc)
+    monkeypatch.delenv("SYSTEM_OIDCREQUESTURI", raising=False)
+    job = JobIdentity(access_token="job-access-token", oidc_request_uri=cloud.url + oidc_path)
+    conn = scheme_connection(cloud, "WorkloadIdentityFederation")
+    read_gallery(cloud, CloudSession.from_connection(conn, job))
+    [request] = cloud.requests_to(oidc_path)
+    assert request.query["serviceConnectionId"] == ["conn-1"]
+
+
+def test_managed_identity_asks_the_identity_endpoint_for_its_client_id(
+    cloud: LoopbackCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def msi(seen: Seen) -> Reply:
+        if seen.headers.get("x-identity-header") != "header-secret":
+            return 401, {}, {"error": "invalid_request"}
+        token = "token-for " + seen.query["resource"][0] + "/.default"
+        expires = str(int(time.time()) + 3600)
+        return 200, {}, {"access_token": token, "expires_on": expires, "token_type": "Bearer"}
+
+    cloud.route("GET", "/msi/token", msi)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", cloud.url + "/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "header-secret")
+    conn = ServiceConnection(
+        id="conn-1",
+        url=cloud.url,
+        scheme="ManagedServiceIdentity",
+        parameters={"tenantid": TENANT},
+        data={"subscriptionId": SUB, "msiclientId": CLIENT},
+    )
+    read_gallery(cloud, CloudSession.from_connection(conn))
+    [request] = cloud.requests_to("/msi/token")
+    assert request.query["client_id"] == [CLIENT]
