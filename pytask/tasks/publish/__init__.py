@@ -1,0 +1,1 @@
+"""PublishVmApp's parts: inputs, package, blobs, gallery, replication, report."""
