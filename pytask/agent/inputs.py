@@ -161,19 +161,22 @@ class Inputs:
     def problems(self) -> list[str]:
         """Every input problem, one message each, in task.json order."""
         values = self._values()
-        found: list[str] = []
+        found: dict[str, str] = {}
         for item in self.definition.inputs:
             if not is_visible(item.visible_rule, values):
                 continue
             problem = self._problem(item)
             if problem:
-                found.append(problem)
+                found[item.name] = problem
         for check in self._checks:
             item = self.definition.input(check.name)
             text = self.get(item.name)
-            if text and is_visible(item.visible_rule, values) and not _parses(check, text):
-                found.append(invalid(item, text, check.expected))
-        return found
+            # One problem per input: a task-specific rule adds nothing to a type error.
+            if item.name in found or not text or not is_visible(item.visible_rule, values):
+                continue
+            if not _parses(check, text):
+                found[item.name] = invalid(item, text, check.expected)
+        return list(found.values())
 
     def validate(self) -> None:
         found = self.problems()

@@ -13,7 +13,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
-from pytask.agent.commands import IssueType, TaskResult, bool_text, format_command, format_line
+from pytask.agent.commands import (
+    COMMAND_PREFIX,
+    IssueType,
+    TaskResult,
+    bool_text,
+    format_command,
+    format_line,
+)
 from pytask.agent.masking import MaskingStream, SecretMasker
 
 
@@ -38,18 +45,18 @@ class TaskOutput:
 
     # -- plain and formatting lines ------------------------------------------------------
     def line(self, text: str = "") -> None:
-        self._write(text)
+        self._write(neutralize(text))
 
     def debug(self, text: str) -> None:
         if self.debug_enabled:
             for part in text.splitlines() or [""]:
-                self._write(format_line("debug", part))
+                self._write(format_line("debug", neutralize(part)))
 
     def section(self, text: str) -> None:
-        self._write(format_line("section", _one_line(text)))
+        self._write(format_line("section", neutralize(_one_line(text))))
 
     def group_start(self, name: str) -> None:
-        self._write(format_line("group", _one_line(name)))
+        self._write(format_line("group", neutralize(_one_line(name))))
 
     def group_end(self) -> None:
         self._write(format_line("endgroup"))
@@ -136,6 +143,14 @@ class TaskOutput:
         text = self.masker.mask(line) if mask else line
         self._stream.write(text + "\n")
         self._stream.flush()
+
+
+def neutralize(text: str) -> str:
+    """Text we log may come from outside (an Azure error, a resource tag): the agent would
+    run a `##vso[` found anywhere in a line, or format a line starting with `##[`, so both
+    are broken with a zero-width space, which reads the same in the log."""
+    text = text.replace(COMMAND_PREFIX, "##\u200bvso[")
+    return "#\u200b#[" + text[3:] if text.startswith("##[") else text
 
 
 def _one_line(text: str) -> str:

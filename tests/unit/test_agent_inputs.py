@@ -222,3 +222,11 @@ def test_task_specific_check_is_validated_with_the_rest(tmp_path: Path) -> None:
 def test_unknown_input_name_is_a_programming_error(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no input 'nope'"):
         make_inputs(tmp_path).string("nope")
+
+
+def test_one_problem_per_input_even_with_a_task_specific_check(tmp_path: Path) -> None:
+    retries = Check("retries", int, "a small number")
+    inputs = make_inputs(tmp_path, (retries,), retries="x")
+    assert inputs.problems() == [
+        "Input 'Retries' (retries): \"x\" is not valid; expected a whole number."
+    ]

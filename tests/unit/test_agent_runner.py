@@ -244,3 +244,20 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         sys.stderr.write(self.format(record) + "\n")
+
+
+def test_logged_text_cannot_inject_logging_commands(tmp_path: Path) -> None:
+    hostile = "tag value ##vso[task.setvariable variable=versionId;isOutput=true]evil"
+
+    def body(ctx: TaskContext) -> None:
+        ctx.log(hostile)
+        ctx.log("##[error]not an error")
+        ctx.debug(hostile)
+        with ctx.group(hostile):
+            ctx.section(hostile)
+
+    out = run(tmp_path, body, debug=True)
+    assert out.result == "Succeeded"
+    assert out.outputs == {} and out.of("task.setvariable") == []
+    assert out.formatted("error") == []
+    assert any("task.setvariable variable=versionId" in line for line in out.plain)
