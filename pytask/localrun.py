@@ -18,6 +18,12 @@ SSL_CERT_FILE). Without --connection the task gets a connection with scheme
 `LocalAzureCli` (pytask.agent.LOCAL_CLI_SCHEME): the cloud layer then uses your own
 `az login`; `--subscription` names the subscription.
 
+The job's folders follow an agent's work folder (`--work-dir`, default a new temp dir:
+Agent.TempDirectory = _temp, Agent.ToolsDirectory = _tool, Build.ArtifactStagingDirectory =
+1/a), except that System.DefaultWorkingDirectory and Build.SourcesDirectory are your checkout
+(`--sources-dir`, default the current directory): relative filePath inputs are rooted there,
+so they mean locally what they mean on the agent.
+
 The child is `python -m pytask TASKNAME` in the agent's environment: the output is the task's
 own ##vso output, and the exit code is the child's. `--module` (for tests of the task runtime
 itself) runs `python -m MODULE` instead; it has no effect on how real tasks run.

@@ -60,13 +60,31 @@ class TaskContext:
     def debug(self, text: str) -> None:
         self.output.debug(text)
 
-    def warning(self, text: str, *, code: str | None = None) -> None:
+    def warning(
+        self,
+        text: str,
+        *,
+        code: str | None = None,
+        source_path: str | None = None,
+        line_number: int | None = None,
+    ) -> None:
         """A warning issue: shown in the run's summary; the task still succeeds."""
-        self.output.issue(IssueType.WARNING, text, code=code)
+        self.output.issue(
+            IssueType.WARNING, text, code=code, source_path=source_path, line_number=line_number
+        )
 
-    def error(self, text: str, *, code: str | None = None) -> None:
+    def error(
+        self,
+        text: str,
+        *,
+        code: str | None = None,
+        source_path: str | None = None,
+        line_number: int | None = None,
+    ) -> None:
         """An error issue without stopping; raise TaskError to fail the task instead."""
-        self.output.issue(IssueType.ERROR, text, code=code)
+        self.output.issue(
+            IssueType.ERROR, text, code=code, source_path=source_path, line_number=line_number
+        )
 
     def section(self, text: str) -> None:
         self.output.section(text)

@@ -261,3 +261,18 @@ def test_logged_text_cannot_inject_logging_commands(tmp_path: Path) -> None:
     assert out.outputs == {} and out.of("task.setvariable") == []
     assert out.formatted("error") == []
     assert any("task.setvariable variable=versionId" in line for line in out.plain)
+
+
+def test_issue_with_source_location(tmp_path: Path) -> None:
+    def body(ctx: TaskContext) -> None:
+        ctx.warning("odd;value]", code="W1", source_path="app/config.json", line_number=7)
+
+    out = run(tmp_path, body)
+    issue = out.of("task.logissue")[0]
+    assert issue.properties == {
+        "type": "warning",
+        "sourcepath": "app/config.json",
+        "linenumber": "7",
+        "code": "W1",
+    }
+    assert issue.message == "odd;value]"
