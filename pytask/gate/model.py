@@ -77,9 +77,17 @@ class Explanation:
     extra: tuple[tuple[str, float | None], ...] = ()  # other effect sizes, e.g. rank-biserial
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types with camelCase keys, like the rest of the report."""
         data = asdict(self)
         data["extra"] = dict(self.extra)
-        return {key: _json_number(value) for key, value in data.items() if value is not None}
+        return {
+            _camel(key): _json_number(value) for key, value in data.items() if value is not None
+        }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _json_number(value: Any) -> Any:

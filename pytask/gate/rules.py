@@ -98,7 +98,7 @@ class BaselineRule:
         if significant and harmful > 0:
             return Classification.PASS, "significant but smaller than the effect floor"
         if significant:
-            return Classification.PASS, "significant change in the harmless direction"
+            return Classification.PASS, "significant, but the estimated change is not harmful"
         return Classification.PASS, "no significant regression"
 
     def _scaled(self, raw: float, reference: float) -> float:

@@ -73,7 +73,7 @@ def test_report_is_strict_json() -> None:
     assert check["timeline"] == ["NoData", "Pass", "Fail"]
     assert check["series"] == [None, 0.002, None]
     last = check["results"][-1]["explanation"]
-    assert last["baseline_samples"] == 5000 and last["p_value"] < 0.001
+    assert last["baselineSamples"] == 5000 and last["pValue"] < 0.001
     assert last["extra"]["relativeRisk"] == 9.0
 
 
