@@ -1,0 +1,31 @@
+"""Run every benchmark module (`bench/bench_*.py`, each with `main() -> int`), in name order.
+
+`python -m bench NAME ...` runs only the named modules (with or without the `bench_` prefix).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+
+def modules(selected: list[str]) -> list[str]:
+    found = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
+    if not selected:
+        return found
+    wanted = {name if name.startswith("bench_") else f"bench_{name}" for name in selected}
+    return [name for name in found if name in wanted]
+
+
+def main(argv: list[str]) -> int:
+    failures = 0
+    for name in modules(argv):
+        print(f"== {name}", flush=True)
+        code = int(importlib.import_module(f"bench.{name}").main())
+        failures += code != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
