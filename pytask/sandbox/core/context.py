@@ -111,6 +111,7 @@ class RequestContext:
         result_segment: str = "operationResults",
         subscription_level: bool = False,
         poll_interval: float = 15.0,
+        done_status: int = 204,
     ) -> tuple[Operation, dict[str, str]]:
         """Start an LRO lasting `duration` real-Azure seconds (scaled by the clock).
 
@@ -130,6 +131,7 @@ class RequestContext:
             result_segment=result_segment,
             subscription_level=subscription_level,
             subscription_id=self.subscription_id,
+            done_status=done_status,
         )
         if self.fail_operation is not None:
             op.outcome = "Failed"

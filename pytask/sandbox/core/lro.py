@@ -36,6 +36,9 @@ class Operation:
     # What the Location URL answers once done: a body (200) or nothing (204).
     result: Any = None
     error_status: int = 400
+    # Status of the Location URL once done without a result body (ARM: 200 for resource
+    # group deletes, 204 for many providers' deletes).
+    done_status: int = 204
     # Path segments of the polling URLs under .../providers/{ns}/locations/{loc}/
     status_segment: str = "operations"
     result_segment: str = "operationResults"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pytask.sandbox.core.reply import Reply
@@ -35,6 +36,27 @@ class Seeder(Protocol):
 
 
 SeedHook = Callable[[Seeder, Any], None]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a provider's `on_start` hook gets when the server starts (after the world is
+    loaded, before the seed is applied and before the ready-file is written)."""
+
+    world: World
+    state_dir: Path
+    ca_file: Path  # STATE/ca.pem, what clients trust
+    cert_file: Path  # the server certificate chain (127.0.0.1, localhost)
+    key_file: Path
+    # Bearer tokens the sandbox issues: accepted issuers, signing keys (JWKS) and the
+    # authorization_uri for WWW-Authenticate challenges.
+    token_issuers: tuple[str, ...]
+    jwks: dict[str, Any]
+    authorization_uri: str
+
+
+# Returns a stop callable (run at shutdown, in reverse start order) or None.
+StartHook = Callable[[Runtime], "Callable[[], None] | None"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +96,5 @@ class Provider:
     effects: Mapping[str, EffectHandler] = field(default_factory=dict)
     # Seed sections are applied in ascending order (resource groups first).
     seed_order: int = 100
+    # Started with the server (e.g. a data-plane process such as Azurite).
+    on_start: StartHook | None = None

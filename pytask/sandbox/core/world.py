@@ -66,6 +66,9 @@ class World:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     # Bumped on every change so the core knows when to persist.
     version: int = 0
+    # The sandbox's URLs for this run (arm_url, authority_url, blob_url, base_url, ...): set at
+    # startup, not persisted (ports change between runs).
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     # --- resources -------------------------------------------------------------------------
     def get(self, resource_id: str) -> dict[str, Any] | None:
