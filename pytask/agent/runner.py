@@ -8,9 +8,13 @@ the output; the process exit code is 0 whatever the result (the agent reads the 
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
+from types import FrameType
 from typing import TextIO
 
 from pytask.agent.commands import IssueType, TaskResult
@@ -41,7 +45,7 @@ def run_task(
     output = TaskOutput(stream, debug=_debug_enabled(env))
     for secret in env.secret_values():
         output.add_secret(secret)
-    with output.capture_std_streams():
+    with output.capture_std_streams(), _cancel_on_sigterm():
         result, message = _run(task_name, body, tuple(checks), env, output)
     output.complete(result, message)
     return 0
@@ -96,6 +100,24 @@ def _upload_summary(context: TaskContext, task_name: str) -> None:
         context.warning(f"Could not write the task summary: {exc}")
         return
     context.output.upload_summary(str(path))
+
+
+@contextmanager
+def _cancel_on_sigterm() -> Iterator[None]:
+    """The agent cancels a task with SIGINT, then SIGTERM: both end as a Failed result
+    ("cancelled") rather than a silent death without task.complete."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _debug_enabled(env: AgentEnvironment) -> bool:

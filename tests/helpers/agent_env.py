@@ -14,6 +14,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,17 @@ class Endpoint:
     scheme: str = "ServicePrincipal"
     parameters: Mapping[str, str] = field(default_factory=dict)
     data: Mapping[str, str] = field(default_factory=dict)
+
+
+def endpoint_from_json(raw: Mapping[str, Any]) -> Endpoint:
+    """An Endpoint from a connection as a sandbox ready-file describes it."""
+    return Endpoint(
+        id=str(raw["id"]),
+        url=str(raw["url"]),
+        scheme=str(raw.get("scheme", "")),
+        parameters=dict(raw.get("parameters") or {}),
+        data=dict(raw.get("data") or {}),
+    )
 
 
 def spn_key_endpoint(secret: str = "s3cr3t-Key~value", **data: str) -> Endpoint:
@@ -151,3 +163,34 @@ def _minimal_base() -> dict[str, str]:
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env["PYTHONPATH"] = str(REPO)
     return env
+
+
+def run_pytask(
+    task: str,
+    *,
+    connection: Path | None = None,
+    inputs: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+    auth: str | None = None,
+    work: Path | None = None,
+    sources: Path | None = None,
+    extra: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, Output, str]:
+    """`pytask run TASK ...` as a developer would type it (a sandbox ready-file as
+    `connection`); returns the exit code, the parsed ##vso output and stderr."""
+    args = [sys.executable, "-m", "pytask", "run", task]
+    if connection is not None:
+        args += ["--connection", str(connection)]
+    if auth:
+        args += ["--auth", auth]
+    if work is not None:
+        args += ["--work-dir", str(work)]
+    if sources is not None:
+        args += ["--sources-dir", str(sources)]
+    for name, value in (inputs or {}).items():
+        args += ["--input", f"{name}={value}"]
+    for name, value in (variables or {}).items():
+        args += ["--variable", f"{name}={value}"]
+    base = dict(env) if env is not None else {**os.environ, "PYTHONPATH": str(REPO)}
+    return run_subprocess([*args, *extra], base, cwd=sources)

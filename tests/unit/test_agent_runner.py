@@ -276,3 +276,18 @@ def test_issue_with_source_location(tmp_path: Path) -> None:
         "code": "W1",
     }
     assert issue.message == "odd;value]"
+
+
+def test_sigterm_from_the_agent_ends_as_cancelled(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    def body(ctx: TaskContext) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("the signal should have interrupted the body")
+
+    before = signal.getsignal(signal.SIGTERM)
+    out = run(tmp_path, body)
+    assert out.result == "Failed"
+    assert out.errors == ["The task was cancelled."]
+    assert signal.getsignal(signal.SIGTERM) == before

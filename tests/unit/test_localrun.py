@@ -245,3 +245,20 @@ def test_end_to_end_missing_required_input(
         "Input 'Resource group' (resourceGroup) is required; expected a value.",
         "Input 'Package' (package) is required; expected a path to a file or folder.",
     ]
+
+
+def test_through_the_pytask_command_line(tmp_path: Path) -> None:
+    from tests.helpers.agent_env import run_pytask
+
+    file = write(tmp_path / "conn.json", SPN)
+    code, out, stderr = run_pytask(
+        "AgentFixture",
+        connection=file,
+        inputs={"resourceGroup": "rg", "osType": "Linux", "package": "p.zip"},
+        work=tmp_path / "w",
+        sources=tmp_path,
+        extra=("--task-json", str(TASK_JSON), "--module", FIXTURE_MODULE),
+    )
+    assert code == 0, stderr
+    assert out.result == "Succeeded"
+    assert out.outputs == {"versionId": "v-1"}
