@@ -11,7 +11,7 @@ in, and writes out what comes back. Modules, one job each:
 - render: sparklines, markdown summary, JSON report model
 """
 
-from .evaluate import Measurement, evaluate_check, measurement_from_rows
+from .evaluate import Measurement, evaluate_check, measurement_from_rows, unavailable_result
 from .model import CheckResult, Classification, Direction, Explanation, NoDataPolicy
 from .presets import PRESETS, SCOPE_PARAMETERS, CheckSpec, resolve_check
 from .proportions import Counts
@@ -57,4 +57,5 @@ __all__ = [
     "resolve_check",
     "rule_from_mapping",
     "start",
+    "unavailable_result",
 ]

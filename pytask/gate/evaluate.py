@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import CheckResult
+from .model import CheckResult, Classification, Explanation
 from .presets import CheckSpec, Shape
 from .proportions import Counts
 from .rules import BaselineRule, Outcome, ThresholdRule
@@ -77,3 +77,17 @@ def _rate(rule: BaselineRule, candidate: Measurement, baseline: Measurement | No
     if candidate.series and candidate.counts is None:
         raise ValueError("a rate baseline needs a counts-shaped source (events, total)")
     return rule.evaluate_rate(baseline.counts if baseline else None, candidate.counts)
+
+
+def unavailable_result(spec: CheckSpec, reason: str) -> CheckResult:
+    """A check whose source could not be read this interval (query error, throttling that
+    outlasted the retries): Inconclusive, so run control's inconclusiveLimit absorbs it."""
+    rule = "threshold" if isinstance(spec.rule, ThresholdRule) else spec.rule.rule_name
+    return CheckResult(
+        check=spec.name,
+        classification=Classification.INCONCLUSIVE,
+        explanation=Explanation(rule, f"source unavailable: {reason}"),
+        critical=spec.critical,
+        no_data=spec.rule.no_data,
+        data_incomplete=True,
+    )

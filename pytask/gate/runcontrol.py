@@ -41,6 +41,15 @@ class RunPolicy:
     inconclusive_result: Verdict = Verdict.SUCCEEDED_WITH_ISSUES  # task input inconclusiveResult
     dry_run: bool = False
 
+    @classmethod
+    def for_soak(
+        cls, duration_minutes: float, interval_seconds: float, **options: Any
+    ) -> RunPolicy:
+        """The number of evaluations that fit in the soak, at least one."""
+        if interval_seconds <= 0 or duration_minutes < 0:
+            raise ValueError("intervalSeconds must be positive and durationMinutes not negative")
+        return cls(intervals=max(1, int(duration_minutes * 60 // interval_seconds)), **options)
+
     def __post_init__(self) -> None:
         if self.intervals < 1:
             raise ValueError("a run needs at least one interval")

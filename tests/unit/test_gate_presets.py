@@ -19,6 +19,7 @@ from pytask.gate import (
     evaluate_check,
     measurement_from_rows,
     resolve_check,
+    unavailable_result,
 )
 from pytask.gate.kql import kql_literal, let_block, with_parameters
 
@@ -225,3 +226,10 @@ def test_counts_rows_feed_a_threshold_as_a_rate() -> None:
     assert result.explanation.value == pytest.approx(0.003)
     empty = evaluate_check(spec, measurement_from_rows("counts", [{"events": 0, "total": 0}]))
     assert empty.classification is Classification.NO_DATA
+
+
+def test_unavailable_source_is_inconclusive_and_marked_incomplete() -> None:
+    result = unavailable_result(PRESETS["heartbeat"], "429 after 5 retries")
+    assert result.classification is Classification.INCONCLUSIVE
+    assert result.critical and result.data_incomplete
+    assert result.explanation.summary == "source unavailable: 429 after 5 retries"

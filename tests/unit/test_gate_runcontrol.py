@@ -204,3 +204,11 @@ def test_invariants(
     critical_failures = [r for r in seen["b"] if r.critical and r.counts_as is F]
     if critical_failures:
         assert enforced is Verdict.FAILED
+
+
+def test_policy_for_soak() -> None:
+    assert RunPolicy.for_soak(10, 60).intervals == 10
+    assert RunPolicy.for_soak(10, 90, failure_limit=2) == RunPolicy(intervals=6, failure_limit=2)
+    assert RunPolicy.for_soak(0, 60).intervals == 1
+    with pytest.raises(ValueError):
+        RunPolicy.for_soak(10, 0)
