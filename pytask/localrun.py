@@ -3,6 +3,7 @@
     pytask run TASKNAME [--connection FILE [--auth VARIANT]] [--input NAME=VALUE ...]
                         [--variable NAME=VALUE ...] [--secret NAME=VALUE ...]
                         [--task-json PATH] [--work-dir DIR] [--sources-dir DIR]
+                        [--subscription ID]
 
 FILE is a sandbox ready-file (`connection`, `connections` {variant: connection},
 `ca_bundle`) or a bare connection in the same shape::
@@ -11,9 +12,10 @@ FILE is a sandbox ready-file (`connection`, `connections` {variant: connection},
      "scheme": "ServicePrincipal", "parameters": {...}, "data": {...}, "variables": {...},
      "ca_bundle": "optional/path.pem"}
 
-The connection's `variables` become job variables (`System.AccessToken` is secret and also
-becomes the SystemVssConnection token; `System.OidcRequestUri` is what workload identity
-federation calls). A CA bundle named in FILE is trusted for the run (REQUESTS_CA_BUNDLE,
+The connection's `variables` become job variables and its optional `env` plain environment
+variables (a managed identity endpoint, say). `System.AccessToken` is a secret variable and
+also the SystemVssConnection token; `System.OidcRequestUri` is what workload identity
+federation calls. A CA bundle named in FILE is trusted for the run (REQUESTS_CA_BUNDLE,
 SSL_CERT_FILE). Without --connection the task gets a connection with scheme
 `LocalAzureCli` (pytask.agent.LOCAL_CLI_SCHEME): the cloud layer then uses your own
 `az login`; `--subscription` names the subscription.
@@ -65,6 +67,7 @@ class RunError(Exception):
 class ConnectionFile:
     connection: ServiceConnection
     variables: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
     ca_bundle: Path | None = None
 
 
@@ -99,6 +102,7 @@ def prepare(args: argparse.Namespace) -> tuple[list[str], dict[str, str], Path]:
         secret_variables=_pairs(args.secret, "--secret"),
     )
     env = clean_base_environment(os.environ)
+    env.update(source.env)
     env.update(job_environment(spec))
     env[TASK_JSON_ENV] = str(task_json.resolve())
     if source.ca_bundle is not None:
@@ -121,6 +125,7 @@ def read_connection_file(path: Path, variant: str | None) -> ConnectionFile:
     return ConnectionFile(
         connection=parse_connection(raw, path),
         variables=_strings(raw.get("variables")),
+        env=_strings(raw.get("env")),
         ca_bundle=(path.parent / str(bundle)).resolve() if bundle else None,
     )
 

@@ -142,6 +142,12 @@ def test_ready_file_with_auth_variants(tmp_path: Path) -> None:
         prepare(tmp_path, "--connection", str(file), "--auth", "msi")
 
 
+def test_connection_env_block_becomes_plain_environment(tmp_path: Path) -> None:
+    msi = {**SPN, "scheme": "ManagedServiceIdentity", "env": {"IDENTITY_ENDPOINT": "https://x/"}}
+    _, env, _ = prepare(tmp_path, "--connection", str(write(tmp_path / "c.json", msi)))
+    assert env["IDENTITY_ENDPOINT"] == "https://x/"
+
+
 def test_explicit_connected_service_input_wins(tmp_path: Path) -> None:
     file = write(tmp_path / "conn.json", SPN)
     _, env, _ = prepare(tmp_path, "--connection", str(file), "--input", "azureSubscription=other")
