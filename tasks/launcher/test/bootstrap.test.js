@@ -1,0 +1,103 @@
+'use strict';
+// Building, reusing and rebuilding the per-agent Python environment.
+
+const assert = require('node:assert/strict');
+const childProcess = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { after, before, describe, test } = require('node:test');
+
+const h = require('./harness.js');
+
+before(h.setup);
+after(h.cleanup);
+
+describe('bootstrap', { concurrency: false }, () => {
+  let taskDir;
+  let env;
+
+  before(() => {
+    taskDir = h.makeTaskFolder();
+    env = h.agentEnv();
+  });
+
+  test('first run builds the environment under the tools directory and runs the task', async () => {
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 1);
+    const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY).filter((d) => !d.endsWith('.lock'));
+    assert.match(path.basename(envDir), /^1\.0\.0-py3\.\d+-[0-9a-f]{12}$/);
+    assert.ok(fs.existsSync(path.join(envDir, '.vmapp-complete.json')));
+    assert.ok(!fs.existsSync(`${envDir}.lock`), 'the lock is released');
+    // The found Python has pip 22.3+, so the environment was made without its own pip.
+    assert.ok(!fs.existsSync(path.join(envDir, h.IS_WINDOWS ? 'Scripts' : 'bin', 'pip')));
+  });
+
+  test('second run reuses it without pip', async () => {
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 0);
+    assert.match(result.stdout, /Reusing the Python environment/);
+    assert.equal(h.environments(env.AGENT_TOOLSDIRECTORY).length, 1);
+  });
+
+  test('a half-built environment (no completion marker) is rebuilt', async () => {
+    const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
+    fs.rmSync(path.join(envDir, '.vmapp-complete.json'));
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 1);
+  });
+
+  test('a broken environment (marker present, interpreter gone) is rebuilt', async () => {
+    const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
+    fs.rmSync(path.join(envDir, h.IS_WINDOWS ? 'Scripts' : 'bin'), { recursive: true });
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 1);
+  });
+
+  test('a task that ends abnormally is reported as Failed', async () => {
+    const result = await h.runLauncher(taskDir, { ...env, FAKE_PYTASK_EXIT: '3' });
+    assert.match(h.failureOf(result), /python -m pytask PublishVmApp ended abnormally \(exit code 3\)/);
+  });
+
+  test('a task folder without its wheel is reported as damaged', async () => {
+    const damaged = h.tempDir('damaged');
+    fs.copyFileSync(path.join(taskDir, 'task.json'), path.join(damaged, 'task.json'));
+    fs.copyFileSync(path.join(taskDir, 'launcher.js'), path.join(damaged, 'launcher.js'));
+    fs.copyFileSync(path.join(taskDir, 'requirements.lock'), path.join(damaged, 'requirements.lock'));
+    const result = await h.runLauncher(damaged, env);
+    assert.match(h.failureOf(result), /exactly one pytask_vmapp wheel; found 0/);
+  });
+});
+
+describe('a Python without pip', { skip: h.IS_WINDOWS && 'POSIX venv layout' }, () => {
+  test('gets its own environment, with pip from ensurepip', async () => {
+    const taskDir = h.makeTaskFolder();
+    const bare = path.join(h.tempDir('bare'), 'venv');
+    childProcess.execFileSync(h.python(), ['-m', 'venv', '--without-pip', bare]);
+    const env = h.agentEnv({ PATH: `${path.join(bare, 'bin')}${path.delimiter}${process.env.PATH}` });
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.match(result.stdout, new RegExp(`Using Python 3\\.\\d+\\.\\d+ at ${bare}`));
+    const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
+    assert.ok(fs.existsSync(path.join(envDir, 'bin', 'pip')), 'ensurepip put pip in the environment');
+  });
+});
+
+describe('install failures', () => {
+  test('a lock whose hash does not match fails and leaves no completed environment', async () => {
+    const taskDir = h.makeTaskFolder({ lockHash: '0'.repeat(64) });
+    const env = h.agentEnv();
+    const result = await h.runLauncher(taskDir, env);
+    assert.match(h.failureOf(result), /Installing the pinned dependencies failed \(exit code \d+\)/);
+    assert.match(result.output, /HASH|hash/);
+    for (const envDir of h.environments(env.AGENT_TOOLSDIRECTORY)) {
+      assert.ok(!fs.existsSync(path.join(envDir, '.vmapp-complete.json')), envDir);
+      assert.ok(!envDir.endsWith('.lock'), 'the lock is released after a failure');
+    }
+  });
+});
+

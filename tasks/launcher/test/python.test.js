@@ -1,0 +1,95 @@
+'use strict';
+// Finding the interpreter, PYTASK_PYTHON, and the launcher's small pure helpers.
+
+const assert = require('node:assert/strict');
+const childProcess = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { after, before, describe, test } = require('node:test');
+
+const h = require('./harness.js');
+const { bypassHosts, escapeData, isRecentEnough, proxyEnvironment } = require('../launcher.js');
+
+before(h.setup);
+after(h.cleanup);
+
+describe('finding Python', { skip: h.IS_WINDOWS && 'uses POSIX shell scripts as fake interpreters' }, () => {
+  function fakeInterpreter(dir, name, script) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    return file;
+  }
+
+  test('no Python at all: one clear error, Failed, exit code 0', async () => {
+    const taskDir = h.makeTaskFolder();
+    const env = h.agentEnv({ PATH: h.tempDir('empty-path') });
+    const result = await h.runLauncher(taskDir, env);
+    const message = h.failureOf(result);
+    assert.match(message, /No Python 3\.10 or later/);
+    assert.match(message, /add UsePythonVersion@0/i);
+    assert.match(message, /PYTASK_PYTHON/);
+    assert.deepEqual(h.environments(env.AGENT_TOOLSDIRECTORY), []);
+  });
+
+  test('only an old Python: says which one was rejected', async () => {
+    const taskDir = h.makeTaskFolder();
+    const bin = h.tempDir('old-python');
+    const probe = '{"version": [3, 8, 10], "executable": "/opt/python3.8/bin/python3", "venv": true}';
+    fakeInterpreter(bin, 'python3', `echo '${probe}'`);
+    const result = await h.runLauncher(taskDir, h.agentEnv({ PATH: bin }));
+    const message = h.failureOf(result);
+    assert.match(message, /python3: Python 3\.8\.10 at \/opt\/python3\.8\/bin\/python3/);
+    assert.match(message, /python: not found/);
+  });
+
+  test('PYTASK_PYTHON is used as is: no bootstrap, the task name and task.json passed on', async () => {
+    const taskDir = h.makeTaskFolder();
+    const bin = h.tempDir('provisioned');
+    const fake = fakeInterpreter(bin, 'my python', 'echo "ARGS $* TASKJSON $PYTASK_TASK_JSON KEEP $KEEP_ME"');
+    const env = h.agentEnv({ PYTASK_PYTHON: fake, KEEP_ME: 'inherited', PATH: h.tempDir('empty-path') });
+    const result = await h.runLauncher(taskDir, env);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(),
+      `ARGS -m pytask PublishVmApp TASKJSON ${path.join(taskDir, 'task.json')} KEEP inherited`);
+    assert.deepEqual(h.environments(env.AGENT_TOOLSDIRECTORY), []);
+  });
+
+  test('a PYTASK_PYTHON that cannot start is reported', async () => {
+    const taskDir = h.makeTaskFolder();
+    const result = await h.runLauncher(taskDir, h.agentEnv({ PYTASK_PYTHON: path.join(h.root(), 'nope') }));
+    assert.match(h.failureOf(result), /Cannot start .*nope: .*ENOENT/);
+  });
+});
+
+describe('helpers', () => {
+  test('messages are escaped as the agent expects, % first', () => {
+    assert.equal(escapeData('50% done\r\nnext'), '50%AZP25 done%0D%0Anext');
+  });
+
+  test('the agent proxy reaches pip with credentials, unless the user set one', () => {
+    const env = proxyEnvironment({
+      AGENT_PROXYURL: 'http://proxy.corp:8080',
+      AGENT_PROXYUSERNAME: 'svc user',
+      SECRET_AGENT_PROXYPASSWORD: 'p@ss:word',
+      AGENT_PROXYBYPASSLIST: '["github\\\\.com", "^.*\\\\.internal$"]',
+    });
+    assert.equal(env.HTTPS_PROXY, 'http://svc%20user:p%40ss%3Aword@proxy.corp:8080/');
+    assert.equal(env.HTTP_PROXY, env.HTTPS_PROXY);
+    assert.equal(env.NO_PROXY, 'github.com');
+    const mine = proxyEnvironment({ AGENT_PROXYURL: 'http://proxy.corp:8080', https_proxy: 'http://mine:3128' });
+    assert.equal(mine.HTTPS_PROXY, undefined);
+    assert.equal(proxyEnvironment({ PATH: '/bin' }).HTTPS_PROXY, undefined);
+  });
+
+  test('bypass entries that are not plain hosts are dropped', () => {
+    assert.deepEqual(bypassHosts('not json'), []);
+    assert.deepEqual(bypassHosts('["a\\\\.b", "x.*"]'), ['a.b']);
+  });
+
+  test('Python 3.10 is the floor', () => {
+    assert.ok(isRecentEnough([3, 10, 0]));
+    assert.ok(isRecentEnough([4, 0, 0]));
+    assert.ok(!isRecentEnough([3, 9, 18]));
+  });
+});
