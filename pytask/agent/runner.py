@@ -79,11 +79,13 @@ def _run(
         return TaskResult.FAILED, "cancelled"
     except Exception as exc:
         output.debug(traceback.format_exc())
-        message = (
-            f"The task failed unexpectedly: {type(exc).__name__}: {_one_line(str(exc))}. "
-            "Set the variable System.Debug to true to see the details."
+        details = (
+            "The traceback is in the debug output above."
+            if output.debug_enabled
+            else "Set the variable System.Debug to true to see the details."
         )
-        output.issue(IssueType.ERROR, message)
+        text = _sentence(f"{type(exc).__name__}: {_one_line(str(exc))}")
+        output.issue(IssueType.ERROR, f"The task failed unexpectedly: {text} {details}")
         return TaskResult.FAILED, f"unexpected {type(exc).__name__}"
     finally:
         if context is not None:
@@ -122,6 +124,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _debug_enabled(env: AgentEnvironment) -> bool:
     return (env.variable("System.Debug") or "").strip().lower() == "true"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _one_line(text: str) -> str:

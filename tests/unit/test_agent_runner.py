@@ -93,6 +93,10 @@ def test_debug_shows_the_traceback_as_debug_lines(tmp_path: Path) -> None:
 
     out = run(tmp_path, body, debug=True)
     assert out.result == "Failed"
+    assert out.errors == [
+        "The task failed unexpectedly: RuntimeError: boom. "
+        "The traceback is in the debug output above."
+    ]
     assert "checking" in out.debug
     assert any(line.startswith("Traceback") for line in out.debug)
     assert any("RuntimeError: boom" in line for line in out.debug)
