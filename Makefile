@@ -45,9 +45,11 @@ vsix: install
 bench: install
 	$(BIN)/python -m bench
 
-# Regenerate the hash-pinned runtime lock shipped in every task folder.
+# Regenerate the hash-pinned runtime lock shipped in every task folder. Index and find-links
+# options stay out of it: agents use their own pip configuration (private index, wheelhouse).
 lock: $(PY_STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links \
 		--output-file tasks/requirements.lock setup.cfg
 
 docs: $(PY_STAMP)
