@@ -72,8 +72,9 @@ class Explanation:
     effect: float | None = None  # the effect compared with the floor
     effect_name: str | None = None  # e.g. "difference", "relative shift"
     min_effect: float | None = None
-    ci_low: float | None = None  # confidence interval of the effect's raw quantity
+    ci_low: float | None = None  # confidence interval of `ci_name`, in the value's units
     ci_high: float | None = None
+    ci_name: str | None = None  # "difference" (rates) or "shift" (continuous)
     extra: tuple[tuple[str, float | None], ...] = ()  # other effect sizes, e.g. rank-biserial
 
     def to_dict(self) -> dict[str, Any]:

@@ -79,7 +79,10 @@ def check_table(name: str, tally: CheckTally) -> str:
         samples = "" if e.candidate_samples is None else str(e.candidate_samples)
         if e.baseline_samples is not None:
             samples += f" / {e.baseline_samples}"
-        ci = "" if e.ci_low is None else f"[{_cell(e.ci_low)}, {_cell(e.ci_high)}]"
+        ci = (
+            "" if e.ci_low is None else f"{e.ci_name or ''} [{_cell(e.ci_low)}, {_cell(e.ci_high)}]"
+        )
+        effect = "" if e.effect is None else f"{_cell(e.effect)} {e.effect_name or ''}".strip()
         row = [
             str(index),
             result.classification.value,
@@ -87,8 +90,8 @@ def check_table(name: str, tally: CheckTally) -> str:
             _cell(reference),
             samples,
             _cell(e.p_value),
-            _cell(e.effect),
-            ci,
+            effect,
+            ci.strip(),
             _cell(e.summary),
         ]
         lines.append("| " + " | ".join(row) + " |")

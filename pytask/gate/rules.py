@@ -58,7 +58,8 @@ class ThresholdRule:
         value = _AGGREGATES[self.aggregate](values)
         ok = self.threshold.holds(value)
         verb = "within" if ok else "breaks"
-        text = f"{self.aggregate} value {value:.6g} {verb} limit {limit} ({len(values)} points)"
+        points = f"{len(values)} point{'s' if len(values) != 1 else ''}"
+        text = f"{self.aggregate} value {value:.6g} {verb} limit {limit} ({points})"
         explanation = Explanation(
             "threshold", text, value=value, limit=limit, candidate_samples=len(values)
         )
@@ -124,10 +125,13 @@ class BaselineRule:
         effect = self._scaled(result.difference, result.baseline_rate)
         classification, reason = self._decide(result.p_value, effect)
         effect_name = "difference" if self.effect_scale == "absolute" else "relative difference"
+        relative = "" if self.effect_scale == "absolute" else f" = {effect:+.2%} of baseline"
         text = (
             f"rate {result.candidate_rate:.4%} vs baseline {result.baseline_rate:.4%} "
             f"({candidate.events}/{candidate.trials} vs {baseline.events}/{baseline.trials}), "
-            f"p={result.p_value:.3g} ({result.method}), {effect_name} {effect:+.4g}: {reason}"
+            f"p={result.p_value:.3g} ({result.method}), difference "
+            f"{result.difference:+.4%} [CI {result.ci_low:+.4%}, {result.ci_high:+.4%}]"
+            f"{relative}: {reason}"
         )
         explanation = Explanation(
             rule=self.rule_name,
@@ -144,6 +148,7 @@ class BaselineRule:
             min_effect=self.min_effect,
             ci_low=result.ci_low,
             ci_high=result.ci_high,
+            ci_name="difference",
             extra=(("relativeRisk", result.relative_risk), ("difference", result.difference)),
         )
         return Outcome(classification, explanation)
@@ -168,10 +173,12 @@ class BaselineRule:
         effect = self._scaled(shift.estimate, base_median)
         classification, reason = self._decide(test.p_value, effect)
         effect_name = "shift" if self.effect_scale == "absolute" else "relative shift"
+        relative = "" if self.effect_scale == "absolute" else f" = {effect:+.2%} of baseline"
         text = (
             f"median {cand_median:.6g} vs baseline {base_median:.6g} "
             f"(n={len(cand)} vs {len(base)}), Mann-Whitney p={test.p_value:.3g} ({test.method}), "
-            f"{effect_name} {effect:+.4g} [CI {shift.ci_low:.4g}, {shift.ci_high:.4g}]: {reason}"
+            f"shift {shift.estimate:+.4g} [CI {shift.ci_low:+.4g}, {shift.ci_high:+.4g}]"
+            f"{relative}: {reason}"
         )
         explanation = Explanation(
             rule=self.rule_name,
@@ -188,6 +195,7 @@ class BaselineRule:
             min_effect=self.min_effect,
             ci_low=shift.ci_low,
             ci_high=shift.ci_high,
+            ci_name="shift",
             extra=(
                 ("shift", shift.estimate),
                 ("rankBiserial", test.rank_biserial),
