@@ -34,6 +34,7 @@ class RegionState:
 class Replication:
     aggregated: str  # Completed | InProgress | Failed | Unknown
     regions: tuple[RegionState, ...]
+    provisioning_state: str = ""
 
     @property
     def output_state(self) -> str:
@@ -58,7 +59,8 @@ def read_replication(version: dict[str, Any]) -> Replication:
         )
         for s in status.get("summary") or []
     )
-    return Replication(str(status.get("aggregatedState", "Unknown")), regions)
+    state = str(version.get("properties", {}).get("provisioningState", ""))
+    return Replication(str(status.get("aggregatedState", "Unknown")), regions, state)
 
 
 class Deadline:
@@ -75,7 +77,7 @@ class Deadline:
 
 def _failure(replication: Replication, version_name: str) -> TaskError:
     failed = [r for r in replication.regions if r.state == "Failed"]
-    lines = "; ".join(f"{r.region}: {r.details or 'no details'}" for r in failed)
+    lines = "; ".join(f"{r.region}: {(r.details or 'no details').rstrip('.')}" for r in failed)
     return TaskError(
         f"Replication of version {version_name} failed in {len(failed)} region(s): {lines}. "
         "Fix the cause, then publish again with ifVersionExists: overwrite (or a new version)."
@@ -100,7 +102,9 @@ def wait(
         poller_done = poller is None or poller.done()
         if poller is not None and poller_done:
             _result(poller, version_name)
-        if replication.aggregated == "Completed" and poller_done:
+        # The version's own state says the operation is over as soon as the poller would.
+        settled = poller_done or replication.provisioning_state == "Succeeded"
+        if replication.aggregated == "Completed" and settled:
             return replication
         if deadline.passed():
             pending = [r.region for r in replication.regions if r.state != "Completed"]
@@ -115,7 +119,7 @@ def wait(
             poller.wait(pause)
         else:
             time.sleep(pause)
-        interval = min(interval * 2, MAX_INTERVAL)
+        interval = min(interval * 1.5, MAX_INTERVAL)
 
 
 def _result(poller: LROPoller[Any], version_name: str) -> None:

@@ -29,12 +29,15 @@ class RegionPlan:
     duration: float
     fail_at: float | None = None  # epoch seconds; None: it completes
     details: str = ""
+    failed_progress: int = 0  # where the progress stops when it fails
 
     def state(self, now: float) -> tuple[str, int, str]:
         """(state, progress, details) at `now`."""
-        progress = self._progress(now if self.fail_at is None else min(now, self.fail_at))
         if self.fail_at is not None and now >= self.fail_at:
-            return "Failed", progress, self.details
+            return "Failed", self.failed_progress, self.details
+        progress = self._progress(now)
+        if self.fail_at is not None:
+            progress = min(progress, self.failed_progress)
         if progress >= 100:
             return "Completed", 100, ""
         return "Replicating", progress, ""
@@ -93,14 +96,15 @@ def new_plan(
 
 
 def fail(plan: Plan, at: float, details: str, only_last: bool) -> None:
-    """Make the plan fail at `at`: every region (an unreadable source) or only the slowest one
-    (a replication failure), which then never reaches 100%."""
+    """Make the plan fail at `at`: every region at 0% (an unreadable source: nothing was
+    copied) or only the slowest one, part-way (a replication failure)."""
     victims = plan.regions[-1:] if only_last else plan.regions
     for region in victims:
         region.fail_at = at
         region.details = details
-        # Stretch the failing region so that it is still short of done when it fails.
-        region.duration = max(region.duration, (at - region.start) * 1.5)
+        region.failed_progress = 0
+        if only_last:
+            region.failed_progress = min(99, region._progress(at) * 2 // 3)
 
 
 def status(plan: Plan, now: float) -> dict[str, Any]:

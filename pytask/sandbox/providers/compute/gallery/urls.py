@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pytask.sandbox.core.provider import Provider, Route
+from collections.abc import Callable
+
+from pytask.sandbox.core.provider import Provider, Route, Runtime
 from pytask.sandbox.providers.compute.gallery import models, responses, seed
 
 NAMESPACE = "Microsoft.Compute"
@@ -67,6 +69,14 @@ EFFECTS = {
     responses.EFFECT_REMOVE: models.remove,
 }
 
+
+def on_start(runtime: Runtime) -> Callable[[], None] | None:
+    """Let handlers trust the sandbox's own CA when they read a mediaLink from the blob
+    gateway (it serves HTTPS with the sandbox certificate)."""
+    runtime.world.endpoints.setdefault("ca_bundle", str(runtime.ca_file))
+    return None
+
+
 PROVIDER = Provider(
     namespace=NAMESPACE,
     routes=ROUTES,
@@ -76,4 +86,5 @@ PROVIDER = Provider(
     effects=EFFECTS,
     # After resource groups and storage (a seeded version's mediaLink may name a seeded blob).
     seed_order=60,
+    on_start=on_start,
 )
