@@ -42,6 +42,19 @@ commands:
 """
 
 
+def _run_task_module(name: str) -> int:
+    try:
+        module = importlib.import_module(TASK_MODULES[name])
+    except Exception as exc:  # a broken install must still end in a Failed result, not a crash
+        from pytask.agent.runner import run_task
+
+        def report(_context: object) -> None:
+            raise RuntimeError(f"the {name} task could not be loaded: {exc}") from exc
+
+        return run_task(name, report)
+    return int(module.main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -49,8 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args else 2
     name, rest = args[0], args[1:]
     if name in TASK_MODULES:
-        module = importlib.import_module(TASK_MODULES[name])
-        return int(module.main())
+        return _run_task_module(name)
     if name in COMMAND_MODULES:
         module = importlib.import_module(COMMAND_MODULES[name])
         if COMMAND_MODULES[name] == "pytask.admin.cli":
