@@ -48,8 +48,10 @@ def _run_task_module(name: str) -> int:
     except Exception as exc:  # a broken install must still end in a Failed result, not a crash
         from pytask.agent.runner import run_task
 
+        error = exc
+
         def report(_context: object) -> None:
-            raise RuntimeError(f"the {name} task could not be loaded: {exc}") from exc
+            raise RuntimeError(f"the {name} task could not be loaded: {error}") from error
 
         return run_task(name, report)
     return int(module.main())
