@@ -160,7 +160,7 @@ def serve(options: ServeOptions) -> int:
             http=ResettableH11Protocol,
             lifespan="off",
             log_level="warning",
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=1,
         )
 
         def on_ready() -> None:

@@ -230,7 +230,8 @@ def instance_discovery(ctx: RequestContext) -> Reply:
     endpoint = ctx.query.get("authorization_endpoint", "")
     parsed = urlparse(endpoint)
     host = urlparse(ctx.base_url).netloc
-    if parsed.netloc.lower() != host.lower():
+    # MSAL sends the authority's host name without its port.
+    if (parsed.hostname or "").lower() != (urlparse(ctx.base_url).hostname or "").lower():
         return reply(
             {
                 "error": "invalid_instance",

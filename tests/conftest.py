@@ -1,0 +1,197 @@
+"""Shared fixtures: the sandbox (the local Azure cloud) as a real subprocess over HTTPS.
+
+- `sandbox` (session): one sandbox for the whole run, seeded with SESSION_SEED, time scale 0.01.
+- `sandbox_factory`: start private sandboxes (own state dir, seed, faults, time scale, page
+  size); each is stopped at the end of the test.
+- `sandbox_env`: points REQUESTS_CA_BUNDLE / SSL_CERT_FILE at the session sandbox's CA for one
+  test (monkeypatched, so other tests are unaffected).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+SESSION_SEED = """\
+resourceGroups:
+  - {name: rg-seeded, location: eastus, tags: {purpose: tests}}
+identity:
+  principals:
+    - {name: readerApp, kind: spnKey}
+    - {name: otherWif, kind: workloadIdentityFederation}
+  roleAssignments:
+    - {principal: readerApp, role: Reader, scope: "/subscriptions/{subscriptionId}"}
+"""
+
+
+def _pytask_command() -> list[str]:
+    script = Path(sys.executable).with_name("pytask")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pytask"]
+
+
+@dataclass
+class RunningSandbox:
+    """A `pytask sandbox serve` child process and its ready-file."""
+
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    ready_file: Path
+    stderr_path: Path
+    ready: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.ready[key]
+
+    @property
+    def base_url(self) -> str:
+        return str(self.ready["base_url"])
+
+    @property
+    def arm_url(self) -> str:
+        return str(self.ready["arm_url"])
+
+    @property
+    def ca_bundle(self) -> str:
+        return str(self.ready["ca_bundle"])
+
+    @property
+    def arm_scope(self) -> str:
+        return str(self.ready["arm_audience"]) + ".default"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for clients: trust the sandbox's CA."""
+        return {"REQUESTS_CA_BUNDLE": self.ca_bundle, "SSL_CERT_FILE": self.ca_bundle}
+
+    def _lines(self, name: str) -> list[dict[str, Any]]:
+        path = self.state_dir / name
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        return self._lines("requests.jsonl")
+
+    def faults_log(self) -> list[dict[str, Any]]:
+        return self._lines("faults.jsonl")
+
+    def set_faults(self, yaml_text: str) -> None:
+        """Replace the fault rules now (counters restart)."""
+        response = requests.put(
+            f"{self.base_url}/_sandbox/faults",
+            data=yaml_text.encode("utf-8"),
+            verify=self.ca_bundle,
+            timeout=10,
+        )
+        response.raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.set_faults("rules: []\n")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def stop(self) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start_sandbox(
+    state_dir: Path,
+    *,
+    seed: str | None = None,
+    faults: Path | None = None,
+    time_scale: float = 0.01,
+    page_size: int | None = None,
+) -> RunningSandbox:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ready_file = state_dir.parent / f"{state_dir.name}.ready.json"
+    ready_file.unlink(missing_ok=True)
+    command = [
+        *_pytask_command(),
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--state",
+        str(state_dir),
+        "--ready-file",
+        str(ready_file),
+        "--time-scale",
+        str(time_scale),
+    ]
+    if seed is not None:
+        seed_file = state_dir.parent / f"{state_dir.name}.seed.yml"
+        seed_file.write_text(seed)
+        command += ["--seed", str(seed_file)]
+    if faults is not None:
+        command += ["--faults", str(faults)]
+    if page_size is not None:
+        command += ["--page-size", str(page_size)]
+    stderr_path = state_dir.parent / f"{state_dir.name}.stderr"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+    sandbox = RunningSandbox(process, state_dir, ready_file, stderr_path)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready_file.exists():
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode}:\n{sandbox.stderr()}")
+        if time.monotonic() > deadline:
+            sandbox.stop()
+            raise RuntimeError(f"sandbox not ready in {START_TIMEOUT}s:\n{sandbox.stderr()}")
+        time.sleep(0.05)
+    sandbox.ready = json.loads(ready_file.read_text())
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox") / "state", seed=SESSION_SEED)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def sandbox_env(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> RunningSandbox:
+    for name, value in sandbox.env.items():
+        monkeypatch.setenv(name, value)
+    return sandbox
+
+
+@pytest.fixture
+def sandbox_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RunningSandbox]]:
+    started: list[RunningSandbox] = []
+
+    def factory(state_dir: Path | None = None, **options: Any) -> RunningSandbox:
+        directory = state_dir or tmp_path_factory.mktemp("private-sandbox") / "state"
+        running = start_sandbox(directory, **options)
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
