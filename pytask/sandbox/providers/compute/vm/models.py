@@ -150,7 +150,7 @@ def _extension_resource(doc: Mapping[str, Any], now: float) -> dict[str, Any]:
         "id": f"{doc['id']}/extensions/{EXTENSION_NAME}",
         "name": EXTENSION_NAME,
         "type": "Microsoft.Compute/virtualMachines/extensions",
-        "location": doc["location"],
+        "location": doc.get("location", doc.get("_location")),
         "properties": {
             "autoUpgradeMinorVersion": True,
             "provisioningState": apps.provisioning_state(now),
@@ -472,7 +472,9 @@ def _new_instance(scale_set: Mapping[str, Any], number: int, site: Site) -> dict
         "id": f"{scale_set['id']}/virtualMachines/{number}",
         "name": f"{scale_set['name']}_{number}",
         "type": VM_TYPE,
-        "location": scale_set["location"],
+        # Kept private so that generic resource listings do not show instances (as in ARM);
+        # the instance's own GET adds it back.
+        "_location": scale_set["location"],
         "instanceId": str(number),
         "etag": new_etag(),
         "properties": {
@@ -596,7 +598,7 @@ def manual_upgrade(
 def instance_model(
     doc: Mapping[str, Any], scale_set: Mapping[str, Any], now: float, expand: bool = False
 ) -> dict[str, Any]:
-    view = machine_view(doc, now, expand)
+    view = {"location": doc["_location"], **machine_view(doc, now, expand)}
     view["properties"]["latestModelApplied"] = (
         applied_generation(doc, now) == scale_set["_generation"]
     )

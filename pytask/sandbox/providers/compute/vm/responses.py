@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytask.sandbox.core import OperationKind, Reply, RequestContext, reply
-from pytask.sandbox.core.arm import request_resource_id, require_resource, require_resource_group
+from pytask.sandbox.core.arm import request_resource_id, require_resource_group
 from pytask.sandbox.core.errors import not_found
 from pytask.sandbox.core.world import World
 from pytask.sandbox.providers.compute.vm import models, site
@@ -42,7 +42,14 @@ def _operation_reply(
 
 # --- virtual machines ------------------------------------------------------------------------
 def _vm(ctx: RequestContext) -> dict[str, Any]:
-    return require_resource(ctx, VM_TYPE, ctx.params["vmName"])
+    require_resource_group(ctx)
+    group = f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.params['resourceGroupName']}"
+    doc = ctx.world.get(
+        f"{group}/providers/Microsoft.Compute/virtualMachines/{ctx.params['vmName']}"
+    )
+    if doc is None or doc.get("type") != VM_TYPE:
+        raise not_found(VM_TYPE, ctx.params["vmName"], ctx.params["resourceGroupName"])
+    return doc
 
 
 def get_vm(ctx: RequestContext) -> dict[str, Any]:
@@ -50,8 +57,7 @@ def get_vm(ctx: RequestContext) -> dict[str, Any]:
 
 
 def vm_instance_view(ctx: RequestContext) -> dict[str, Any]:
-    doc = require_resource(ctx, VM_TYPE, ctx.params["vmName"])
-    return models.instance_view(doc, ctx.clock.now())
+    return models.instance_view(_vm(ctx), ctx.clock.now())
 
 
 def _write_vm(ctx: RequestContext, body_of: Callable[[dict[str, Any] | None], Any]) -> Reply:

@@ -1,0 +1,286 @@
+"""A sandbox world for DeployVmApp tests and the deploy bench: the server as a child process,
+gallery versions published through ARM (package blob uploaded to Azurite, SAS mediaLink), and
+helpers to read targets back. The tests at the bottom check the world itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers.vso import Output
+
+REPO = Path(__file__).resolve().parents[2]
+PYTASK = str(REPO / ".venv" / "bin" / "pytask")
+COMPUTE_API = "2025-04-01"
+GALLERY_API = "2025-03-03"
+STORAGE_API = "2025-06-01"
+RG = "rg-app"
+ACCOUNT = "vmapppackages"
+GALLERY = "releases"
+
+
+def base_seed(extra: Mapping[str, Any]) -> dict[str, Any]:
+    seed: dict[str, Any] = {
+        "resourceGroups": [{"name": RG, "location": "eastus"}],
+        "storageAccounts": [{"name": ACCOUNT, "resourceGroup": RG, "containers": ["packages"]}],
+        "galleries": [
+            {
+                "name": GALLERY,
+                "resourceGroup": RG,
+                "applications": [
+                    {"name": "webapp", "osType": "Linux"},
+                    {"name": "agent", "osType": "Linux"},
+                    {"name": "winapp", "osType": "Windows"},
+                ],
+            }
+        ],
+    }
+    seed.update(extra)
+    return seed
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    ready: dict[str, Any]
+    process: subprocess.Popen[bytes]
+
+    @property
+    def subscription(self) -> str:
+        return str(self.ready["subscription_id"])
+
+    @property
+    def ready_file(self) -> Path:
+        return self.root / "ready.json"
+
+    def group_id(self) -> str:
+        return f"/subscriptions/{self.subscription}/resourceGroups/{RG}"
+
+    def vm_id(self, name: str) -> str:
+        return f"{self.group_id()}/providers/Microsoft.Compute/virtualMachines/{name}"
+
+    def vmss_id(self, name: str) -> str:
+        return f"{self.group_id()}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
+
+    def app_id(self, app: str) -> str:
+        return (
+            f"{self.group_id()}/providers/Microsoft.Compute/galleries/{GALLERY}/applications/{app}"
+        )
+
+    def version_id(self, app: str, version: str) -> str:
+        return f"{self.app_id(app)}/versions/{version}"
+
+    def requests(self) -> list[dict[str, Any]]:
+        path = Path(self.ready["requests_log"])
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def set_faults(self, document: Mapping[str, Any]) -> None:
+        """Rewrite the faults file (the sandbox re-reads it when it changes)."""
+        path = self.root / "faults.yml"
+        path.write_text(yaml.safe_dump(dict(document)))
+        stamp = time.time() + 1
+        os.utime(path, (stamp, stamp))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sandbox(root: Path, seed: Mapping[str, Any], time_scale: float) -> Sandbox:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "seed.yml").write_text(yaml.safe_dump(dict(seed)))
+    (root / "faults.yml").write_text("rules: []\n")
+    ready = root / "ready.json"
+    log = (root / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [PYTASK, "sandbox", "serve", "--state", str(root / "state"), "--ready-file", str(ready),
+         "--seed", str(root / "seed.yml"), "--faults", str(root / "faults.yml"),
+         "--time-scale", str(time_scale)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((root / "serve.log").read_text()[-3000:])
+        time.sleep(0.1)
+    return Sandbox(root, json.loads(ready.read_text()), process)
+
+
+class Arm:
+    """Plain ARM calls as the sandbox's service principal (for arranging and asserting)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        from pytask.cloud.session import CloudSession
+        from pytask.localrun import parse_connection
+
+        os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ready["ca_bundle"]
+        os.environ["SSL_CERT_FILE"] = sandbox.ready["ca_bundle"]
+        connection = parse_connection(sandbox.ready["connection"], sandbox.ready_file)
+        self.session = CloudSession.from_connection(connection)
+        self.client = self.session.arm()
+
+    def get(self, path: str, api: str = COMPUTE_API) -> Any:
+        return self.client.request("GET", path, api)
+
+    def put(self, path: str, body: Any, api: str = COMPUTE_API, **headers: str) -> Any:
+        """The initial answer only; use `settle` to wait (pollers fall back to 10 s polls)."""
+        return self.client.request("PUT", path, api, body=body, headers=headers)
+
+    def patch(self, path: str, body: Any, api: str = COMPUTE_API) -> Any:
+        return self.client.request("PATCH", path, api, body=body)
+
+    def settle(self, path: str, api: str = COMPUTE_API, timeout: float = 30) -> dict[str, Any]:
+        """Poll the resource until its provisioning state is terminal."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = self.get(path, api)
+            state = doc["properties"].get("provisioningState")
+            if state not in ("Creating", "Updating", "Accepted", "InProgress"):
+                return dict(doc)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{path} still {state}")
+            time.sleep(0.1)
+
+
+def package_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("install.sh", "#!/bin/sh\necho installed\n")
+    return buffer.getvalue()
+
+
+def publish_version(sandbox: Sandbox, arm: Arm, app: str, version: str, **profile: Any) -> str:
+    """Upload a package and create the version through ARM, as PublishVmApp would."""
+    from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
+
+    account_id = f"{sandbox.group_id()}/providers/Microsoft.Storage/storageAccounts/{ACCOUNT}"
+    keys = arm.client.request("POST", f"{account_id}/listKeys", STORAGE_API)["keys"]
+    account = arm.get(account_id, STORAGE_API)
+    blob_url = account["properties"]["primaryEndpoints"]["blob"].rstrip("/")
+    key = keys[0]["value"]
+    service = BlobServiceClient(blob_url, credential={"account_name": ACCOUNT, "account_key": key})
+    blob = f"{app}/{version}/{app}.zip"
+    service.get_blob_client("packages", blob).upload_blob(package_zip(), overwrite=True)
+    sas = generate_blob_sas(
+        ACCOUNT, "packages", blob, account_key=key, permission=BlobSasPermissions(read=True),
+        expiry=datetime.now(timezone.utc) + timedelta(days=1),
+    )  # fmt: skip
+    publishing = {
+        "source": {"mediaLink": f"{blob_url}/packages/{blob}?{sas}"},
+        "manageActions": {"install": f"bash install.sh # {app}", "remove": "true"},
+        "targetRegions": [{"name": "eastus"}],
+        **profile,
+    }
+    body = {"location": "eastus", "properties": {"publishingProfile": publishing}}
+    arm.put(sandbox.version_id(app, version), body, GALLERY_API)
+    done = arm.settle(sandbox.version_id(app, version), GALLERY_API)
+    assert done["properties"]["provisioningState"] == "Succeeded", done
+    return sandbox.version_id(app, version)
+
+
+def run_deploy(sandbox: Sandbox, inputs: Mapping[str, str], timeout: float = 120) -> Output:
+    args = [PYTASK, "run", "DeployVmApp", "--connection", str(sandbox.ready_file)]
+    for name, value in inputs.items():
+        args += ["--input", f"{name}={value}"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return Output(done.stdout + done.stderr)
+
+
+def gallery_apps(arm: Arm, target_id: str) -> list[dict[str, Any]]:
+    model = arm.get(target_id)
+    props = model["properties"]
+    profile = (props.get("virtualMachineProfile") or props).get("applicationProfile") or {}
+    return list(profile.get("galleryApplications") or [])
+
+
+def puts(sandbox: Sandbox, since: int = 0) -> list[dict[str, Any]]:
+    """Client writes to Microsoft.Compute since request number `since` (seed writes excluded)."""
+    return [
+        r
+        for r in sandbox.requests()[since:]
+        if r["method"] in ("PUT", "PATCH", "POST")
+        and "/providers/microsoft.compute/" in r["path"].lower()
+        and "/galleries/" not in r["path"].lower()
+        and (r.get("principal") or {}).get("appid") != "pytask-sandbox-seed"
+    ]
+
+
+# --- checks of the world itself ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Arm]]:
+    seed = base_seed(
+        {
+            "virtualMachines": [{"name": "vm-1", "resourceGroup": RG}],
+            "scaleSets": [{"name": "ss-1", "resourceGroup": RG, "instances": 2}],
+        }
+    )
+    sandbox = start_sandbox(tmp_path_factory.mktemp("world"), seed, time_scale=0.01)
+    try:
+        yield sandbox, Arm(sandbox)
+    finally:
+        sandbox.stop()
+
+
+@pytest.mark.e2e
+def test_seeded_vm_and_scale_set_answer_like_computerp(small_world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = small_world
+    vm = arm.get(sandbox.vm_id("vm-1"))
+    assert vm["properties"]["provisioningState"] == "Succeeded"
+    assert vm["etag"].startswith('"')
+    instances = arm.get(sandbox.vmss_id("ss-1") + "/virtualMachines")["value"]
+    assert [i["instanceId"] for i in instances] == ["0", "1"]
+    assert all(i["properties"]["latestModelApplied"] for i in instances)
+
+
+@pytest.mark.e2e
+def test_vm_install_reports_through_the_instance_view(small_world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = small_world
+    version = publish_version(sandbox, arm, "webapp", "1.0.0")
+    arm.patch(
+        sandbox.vm_id("vm-1"),
+        {"properties": {"applicationProfile": {"galleryApplications": [
+            {"packageReferenceId": version, "treatFailureAsDeploymentFailure": True}]}}},
+    )  # fmt: skip
+    arm.settle(sandbox.vm_id("vm-1"))
+    view = arm.get(sandbox.vm_id("vm-1") + "/instanceView")
+    extension = next(e for e in view["extensions"] if e["name"] == "VMAppExtension")
+    status = extension["statuses"][0]
+    assert status["message"].startswith("Enable succeeded: ")
+    state = json.loads(status["message"].removeprefix("Enable succeeded: "))
+    assert state["CurrentState"] == [
+        {"applicationName": "webapp", "version": "1.0.0", "result": "Install SUCCESS"}
+    ]
+
+
+@pytest.mark.e2e
+def test_stale_etag_is_refused(small_world: tuple[Sandbox, Arm]) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    sandbox, arm = small_world
+    model = arm.get(sandbox.vmss_id("ss-1"))
+    arm.put(sandbox.vmss_id("ss-1"), model, **{"If-Match": model["etag"]})
+    with pytest.raises(HttpResponseError) as refused:
+        arm.put(sandbox.vmss_id("ss-1"), model, **{"If-Match": model["etag"]})
+    assert refused.value.status_code == 412
+
+
+if __name__ == "__main__":  # pragma: no cover - manual exploration
+    sys.exit(pytest.main([__file__, "-q"]))
