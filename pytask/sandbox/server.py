@@ -4,6 +4,7 @@ ready-file; shut down gracefully on SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import uuid
@@ -128,6 +129,10 @@ def start_hooks(providers: Sequence[Provider], rt: Runtime) -> list[Callable[[],
     return stops
 
 
+def _ignore_signal(signum: int, frame: object) -> None:
+    return None
+
+
 def serve(options: ServeOptions) -> int:
     state_dir = options.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +172,11 @@ def serve(options: ServeOptions) -> int:
             write_json_atomic(options.ready_file, ready_document(world, options, tls))
             print(f"sandbox: ready at {world.endpoints['base_url']}", file=sys.stderr, flush=True)
 
+        # uvicorn re-raises the signal that stopped it once it has shut down; with a no-op
+        # handler in place that re-raise returns, so the stop hooks below still run and the
+        # process exits 0 after a graceful stop.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _ignore_signal)
         ReadyServer(config, on_ready).run(sockets=[sock])
     finally:
         for stop in reversed(stops):
