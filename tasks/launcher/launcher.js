@@ -268,7 +268,8 @@ async function withLock(lockDir, work) {
   }
 }
 
-// The agent's proxy (Agent.ProxyUrl and friends) for pip, unless the user configured one.
+// The agent's proxy (Agent.ProxyUrl and friends) as the standard variables that pip and the
+// Azure SDK read, unless the user configured one.
 function proxyEnvironment(env) {
   const result = { ...env };
   if (!env.AGENT_PROXYURL) return result;
@@ -406,7 +407,8 @@ async function main(taskDir = __dirname, env = process.env) {
     const task = readTask(taskDir);
     const provisioned = env.PYTASK_PYTHON;
     const python = provisioned || (await prepareEnvironment(task, taskDir, env));
-    const result = await runTask(python, !provisioned, task, env);
+    // The task's Azure SDK clients honour HTTPS_PROXY/NO_PROXY, as pip does.
+    const result = await runTask(python, !provisioned, task, proxyEnvironment(env));
     if (result.error) {
       throw new BootstrapError(`Cannot start ${python}: ${result.error.message}`);
     }

@@ -87,7 +87,7 @@ function makeTaskFolder({ lockHash } = {}) {
 function agentEnv(extra = {}) {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (/^(PIP_|AGENT_|PYTASK_|VIRTUAL_ENV$)/.test(name)) delete env[name];
+    if (/^(PIP_|AGENT_|PYTASK_|VIRTUAL_ENV$|(HTTPS?|NO)_PROXY$)/i.test(name)) delete env[name];
   }
   return {
     ...env,

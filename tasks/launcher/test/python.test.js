@@ -55,6 +55,14 @@ describe('finding Python', { skip: h.IS_WINDOWS && 'uses POSIX shell scripts as 
     assert.deepEqual(h.environments(env.AGENT_TOOLSDIRECTORY), []);
   });
 
+  test('the agent proxy reaches the task as HTTPS_PROXY', async () => {
+    const taskDir = h.makeTaskFolder();
+    const fake = fakeInterpreter(h.tempDir('provisioned'), 'python', 'echo "PROXY $HTTPS_PROXY"');
+    const env = h.agentEnv({ PYTASK_PYTHON: fake, AGENT_PROXYURL: 'http://proxy.corp:8080' });
+    const result = await h.runLauncher(taskDir, env);
+    assert.equal(result.stdout.trim(), 'PROXY http://proxy.corp:8080/');
+  });
+
   test('a PYTASK_PYTHON that cannot start is reported', async () => {
     const taskDir = h.makeTaskFolder();
     const result = await h.runLauncher(taskDir, h.agentEnv({ PYTASK_PYTHON: path.join(h.root(), 'nope') }));
