@@ -32,6 +32,10 @@ _METRICS_DOMAINS = {
 METRICS_TEMPLATE_KEY = "metricsEndpointTemplate"
 METRICS_AUDIENCE_KEY = "metricsAudience"
 
+# In Azure's clouds the Log Analytics query endpoint is its resource id; a cloud whose query
+# endpoint differs from the token audience (the sandbox) publishes it as `logAnalytics`.
+LOG_ANALYTICS_ENDPOINT_KEY = "logAnalytics"
+
 # Microsoft Entra's storage resource id is the same in every Entra cloud (an account's own
 # blob URL is also accepted); a custom cloud may publish another as `storageAudience`.
 DEFAULT_STORAGE_AUDIENCE = "https://storage.azure.com"
@@ -49,6 +53,7 @@ class CloudEndpoints:
     storage_suffix: str | None = None
     storage_audience: str = DEFAULT_STORAGE_AUDIENCE
     log_analytics: str | None = None
+    log_analytics_audience: str | None = None
     portal: str | None = None
     metrics_template: str | None = None
     metrics_audience: str | None = None
@@ -141,7 +146,9 @@ def parse_metadata(document: Any, arm_url: str) -> CloudEndpoints:
         arm_audience=audiences[0] if audiences else strip_slash(arm_url),
         storage_suffix=_text(suffixes.get("storage")) or _text(entry.get("storageSuffix")),
         storage_audience=_text(entry.get(STORAGE_AUDIENCE_KEY)) or DEFAULT_STORAGE_AUDIENCE,
-        log_analytics=_optional_url(entry.get("logAnalyticsResourceId")),
+        log_analytics=_optional_url(entry.get(LOG_ANALYTICS_ENDPOINT_KEY))
+        or _optional_url(entry.get("logAnalyticsResourceId")),
+        log_analytics_audience=_optional_url(entry.get("logAnalyticsResourceId")),
         portal=_optional_url(entry.get("portal") or entry.get("portalEndpoint")),
         metrics_template=metrics_template,
         metrics_audience=_optional_url(entry.get(METRICS_AUDIENCE_KEY))

@@ -116,8 +116,9 @@ class CloudSession:
 
     def logs(self) -> LogsQueryClient:
         endpoint = self.endpoints.require_log_analytics()
+        audience = self.endpoints.log_analytics_audience or endpoint
         return LogsQueryClient(
-            self.credential, endpoint=endpoint, audience=endpoint, **self.policy.client_kwargs()
+            self.credential, endpoint=endpoint, audience=audience, **self.policy.client_kwargs()
         )
 
     def metrics(self, region: str) -> MetricsClient:

@@ -95,6 +95,7 @@ def test_public_cloud() -> None:
     assert cloud.blob_account_url("pkgs") == "https://pkgs.blob.core.windows.net"
     assert cloud.storage_scope == "https://storage.azure.com/.default"
     assert cloud.log_analytics == "https://api.loganalytics.io"
+    assert cloud.log_analytics_audience == "https://api.loganalytics.io"
     assert cloud.portal == "https://portal.azure.com"
     assert cloud.metrics_endpoint("West US 3") == "https://westus3.metrics.monitor.azure.com"
     assert cloud.metrics_audience == "https://metrics.monitor.azure.com"
@@ -151,7 +152,8 @@ def test_custom_cloud_publishes_its_own_data_plane_endpoints() -> None:
         "name": "Sandbox",
         "resourceManager": "https://127.0.0.1:8443/",
         "authentication": {"loginEndpoint": "https://127.0.0.1:8443/", "audiences": []},
-        "logAnalyticsResourceId": "https://127.0.0.1:8443/loganalytics",
+        "logAnalyticsResourceId": "https://api.loganalytics.io",
+        "logAnalytics": "https://127.0.0.1:8443/loganalytics/",
         "metricsEndpointTemplate": "https://127.0.0.1:8443/metrics/{region}",
         "metricsAudience": "https://metrics.sandbox.local/",
         "storageAudience": "https://storage.sandbox.local",
@@ -162,6 +164,7 @@ def test_custom_cloud_publishes_its_own_data_plane_endpoints() -> None:
     assert cloud.metrics_audience == "https://metrics.sandbox.local"
     assert cloud.storage_scope == "https://storage.sandbox.local/.default"
     assert cloud.log_analytics == "https://127.0.0.1:8443/loganalytics"
+    assert cloud.log_analytics_audience == "https://api.loganalytics.io"
 
 
 @pytest.mark.parametrize("document", [{}, {"authentication": {}}, [], "text", None])

@@ -73,7 +73,8 @@ class LoopbackCloud:
             "portal": url + "/portal",
             "authentication": {"loginEndpoint": url + "/", "audiences": [ARM_AUDIENCE]},
             "suffixes": {"storage": "blob.loopback.test"},
-            "logAnalyticsResourceId": url + "/loganalytics",
+            "logAnalyticsResourceId": "https://api.loganalytics.loopback.test",
+            "logAnalytics": url + "/loganalytics",
             "metricsEndpointTemplate": url + "/metrics/{region}",
             "metricsAudience": "https://metrics.loopback.test",
         }
@@ -313,7 +314,7 @@ def test_logs_client_uses_discovered_log_analytics(cloud: LoopbackCloud) -> None
         response = logs.query_workspace("ws-1", "Heartbeat | count", timespan=None)
     assert response.tables[0].rows[0][0] == 7
     [request] = cloud.requests_to(path)
-    assert request.token == f"token-for {cloud.url}/loganalytics/.default"
+    assert request.token == "token-for https://api.loganalytics.loopback.test/.default"
 
 
 def test_metrics_client_uses_the_regional_endpoint(cloud: LoopbackCloud) -> None:
