@@ -67,6 +67,8 @@ class RequestContext:
     page_size: int = 100
     # Set by the fault engine when a rule says this request's LRO must fail.
     fail_operation: dict[str, Any] | None = None
+    # Providers' own sections of the faults file (see faults.py), e.g. vmApplicationFailures.
+    fault_sections: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def api_version(self) -> str:

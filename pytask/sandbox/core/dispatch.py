@@ -176,6 +176,7 @@ class Dispatcher:
                 if fault is not None and fault.inject == "fail_operation"
                 else None
             ),
+            fault_sections=self.faults.current_sections(),
         )
 
     def _check_subscription(self, match: Match) -> None:

@@ -18,6 +18,10 @@ rules:
     code: InternalServerError       # error code (status) / operation error code (fail_operation)
     message: "..."
 ```
+
+Any other top-level key is a provider's own fault section, handed to handlers as
+`ctx.fault_sections[key]` (e.g. `vmApplicationFailures:`, VM application installs that fail:
+see pytask/sandbox/providers/compute/vm/failures.py).
 """
 
 from __future__ import annotations
@@ -115,6 +119,12 @@ class Fault:
         }
 
 
+def _sections(document: Any) -> dict[str, Any]:
+    if not isinstance(document, Mapping):
+        return {}
+    return {k: v for k, v in document.items() if k != "rules"}
+
+
 def parse_rules(document: Any) -> list[FaultRule]:
     if document is None:
         return []
@@ -159,6 +169,8 @@ class FaultEngine:
     source: Path | None = None
     rules: list[FaultRule] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
+    # Providers' own sections of the faults document (every top-level key but `rules`).
+    sections: dict[str, Any] = field(default_factory=dict)
     _mtime: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -166,6 +178,12 @@ class FaultEngine:
         rules = parse_rules(document)
         with self._lock:
             self.rules = rules
+            self.sections = _sections(document)
+
+    def current_sections(self) -> dict[str, Any]:
+        with self._lock:
+            self._reload_if_changed()
+            return self.sections
 
     def _reload_if_changed(self) -> None:
         if self.source is None or not self.source.exists():
@@ -173,7 +191,9 @@ class FaultEngine:
         mtime = self.source.stat().st_mtime
         if mtime != self._mtime:
             self._mtime = mtime
-            self.rules = parse_rules(yaml.safe_load(self.source.read_text(encoding="utf-8")))
+            document = yaml.safe_load(self.source.read_text(encoding="utf-8"))
+            self.rules = parse_rules(document)
+            self.sections = _sections(document)
 
     def pick(self, method: str, path: str, operation: str, request_id: str) -> Fault | None:
         with self._lock:

@@ -3,9 +3,6 @@ the VM models use, taken from the request context and the rest of the sandbox.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pytask.sandbox.core import RequestContext
 from pytask.sandbox.providers.compute.gallery import media
 from pytask.sandbox.providers.compute.gallery.models import ApplicationVersion, find_version
@@ -31,8 +28,7 @@ def as_package(version: ApplicationVersion) -> PackageVersion:
 
 
 def install_faults(ctx: RequestContext) -> InstallFaults:
-    sections: Mapping[str, Any] = getattr(ctx, "fault_sections", None) or {}
-    return InstallFaults.from_json(sections.get("vmApplicationFailures"))
+    return InstallFaults.from_json(ctx.fault_sections.get("vmApplicationFailures"))
 
 
 def for_request(ctx: RequestContext) -> Site:
