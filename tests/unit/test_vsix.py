@@ -10,7 +10,6 @@ import configparser
 import hashlib
 import json
 import os
-import re
 import shutil
 import struct
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import pytask
 
@@ -156,35 +157,37 @@ def test_the_wheel_is_the_package_and_only_the_package(archive: zipfile.ZipFile)
         assert f'__version__ = "{pytask.__version__}"' in init
 
 
-def pinned(lock: str) -> dict[str, list[str]]:
-    """Requirement name -> its hashes, from a pip-compile lock."""
-    pins: dict[str, list[str]] = {}
+def pinned(lock: str) -> dict[str, tuple[str, list[str]]]:
+    """Requirement name -> (pinned version, its hashes), from a pip-compile lock."""
+    pins: dict[str, tuple[str, list[str]]] = {}
     current = ""
     for line in lock.splitlines():
         text = line.strip().rstrip("\\").strip()
         if "==" in text and not text.startswith(("#", "--")):
-            current = canonical(text.split("==")[0])
-            pins[current] = []
+            name, version = text.split("==")
+            current = canonicalize_name(name)
+            pins[current] = (version.strip(), [])
         elif text.startswith("--hash=sha256:") and current:
-            pins[current].append(text)
+            pins[current][1].append(text)
     return pins
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def test_lock_pins_every_runtime_requirement_with_hashes() -> None:
+    """Fails when setup.cfg's install_requires changed without `make lock`."""
     lock = (ROOT / "tasks" / "requirements.lock").read_text("utf-8")
     assert "--index-url" not in lock and "--find-links" not in lock
     pins = pinned(lock)
-    assert pins and all(pins.values()), "every pin carries hashes"
+    assert pins and all(hashes for _, hashes in pins.values()), "every pin carries hashes"
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    runtime = [r for r in config["options"]["install_requires"].splitlines() if r.strip()]
-    for requirement in runtime:
-        match = re.match(r"\s*([A-Za-z0-9_.-]+)", requirement)
-        assert match and canonical(match.group(1)) in pins, requirement
+    declared = config["options"]["install_requires"].splitlines()
+    for requirement in (Requirement(line) for line in declared if line.strip()):
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in the lock: run `make lock`"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"lock pins {name}=={version}, setup.cfg wants {requirement}: run `make lock`"
+        )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
