@@ -75,6 +75,18 @@ class CloudSession:
         credential = local_credential(endpoints.authority, use_cli=use_cli)
         return cls(endpoints, credential, subscription_id, policy=policy)
 
+    def close(self) -> None:
+        """Release the credential's connections (clients are closed by their own `with`)."""
+        close = getattr(self.credential, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> CloudSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def require_subscription(self) -> str:
         if not self.subscription_id:
             raise CloudConfigError(

@@ -226,7 +226,7 @@ def test_sdk_client_uses_the_connections_cloud_audience_and_user_agent(
     cloud: LoopbackCloud,
 ) -> None:
     cloud.route("GET", GALLERY, lambda _: (200, {}, GALLERY_BODY))
-    with session(cloud).compute() as compute:
+    with session(cloud) as cloud_session, cloud_session.compute() as compute:
         gallery = compute.galleries.get("rg", "g1")
     assert gallery.name == "g1"
     [request] = cloud.requests_to(GALLERY)
