@@ -467,3 +467,14 @@ def test_managed_identity_asks_the_identity_endpoint_for_its_client_id(
     read_gallery(cloud, CloudSession.from_connection(conn))
     [request] = cloud.requests_to("/msi/token")
     assert request.query["client_id"] == [CLIENT]
+
+
+def test_arm_client_keeps_a_paths_own_query_and_api_version(cloud: LoopbackCloud) -> None:
+    cloud.route("GET", GALLERY, lambda _: (200, {}, GALLERY_BODY))
+    next_link = f"{cloud.url}{GALLERY}?$skiptoken=abc&api-version=2023-07-03"
+    with session(cloud).arm() as arm:
+        arm.request("GET", GALLERY + "?$expand=instanceView", "2024-07-01")
+        arm.request("GET", next_link, "2024-07-01")
+    first, second = cloud.requests_to(GALLERY)
+    assert first.query == {"$expand": ["instanceView"], "api-version": ["2024-07-01"]}
+    assert second.query == {"$skiptoken": ["abc"], "api-version": ["2023-07-03"]}
