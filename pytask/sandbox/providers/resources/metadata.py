@@ -12,6 +12,10 @@ from pytask.sandbox.core.cloud import ARM_AUDIENCES
 from pytask.sandbox.core.world import World
 
 CLOUD_NAME = "AzureSandbox"
+_METRICS_KEYS = {
+    "metricsEndpointTemplate": "metrics_template",
+    "metricsAudience": "metrics_audience",
+}
 
 
 def _url(world: World, key: str, default: str) -> str:
@@ -52,6 +56,8 @@ def metadata_2022(world: World) -> dict[str, Any]:
         ),
         "logAnalytics": _url(world, "log_analytics_url", base),
         "ossrDbmsResourceId": "https://ossrdbms-aad.database.sandbox.local",
+        # The regional metrics data plane, set by the monitor provider (pytask.cloud reads it).
+        **{k: world.endpoints[v] for k, v in _METRICS_KEYS.items() if world.endpoints.get(v)},
     }
 
 
