@@ -15,6 +15,7 @@ from pytask.sandbox.core.provider import Provider
 PROVIDER_MODULES: tuple[str, ...] = (
     "pytask.sandbox.identity.provider",
     "pytask.sandbox.providers.resources.urls",
+    "pytask.sandbox.providers.deployments.urls",
     "pytask.sandbox.providers.storage.urls",
     "pytask.sandbox.providers.network.urls",
     "pytask.sandbox.providers.compute.gallery.urls",

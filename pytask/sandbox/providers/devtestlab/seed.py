@@ -1,0 +1,74 @@
+"""The `labs:` seed section: labs created through the same PUTs a client sends (so they get
+the public repositories and their network), plus lab repositories read from local folders.
+
+```yaml
+labs:
+  - name: dtl-test
+    resourceGroup: rg-lab            # must be seeded under resourceGroups
+    location: eastus                 # default: the resource group's
+    tags: {team: qa}
+    repositories:
+      - name: team-repo
+        displayName: Team templates   # default: the name
+        path: builtin:sample-repository   # or a folder: /abs/path or relative to the cwd
+```
+
+A repository folder is laid out as a DevTest Labs Git repository: `Environments/<template>/
+azuredeploy.json` (+ `metadata.json`) and `Artifacts/<artifact>/artifactfile.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pytask.sandbox.core.provider import Seeder
+from pytask.sandbox.providers.devtestlab.repository import BUILTIN_PREFIX
+
+API_VERSION = "2018-09-15"
+
+
+def _uri(path: str) -> str:
+    if path.startswith(BUILTIN_PREFIX):
+        return path
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ValueError(f"seed: lab repository folder {folder} does not exist")
+    return folder.as_uri()
+
+
+def seed_labs(seeder: Seeder, spec: Any) -> None:
+    if not isinstance(spec, list):
+        raise ValueError("seed: 'labs' must be a list")
+    for lab in spec:
+        if not isinstance(lab, Mapping) or "name" not in lab or "resourceGroup" not in lab:
+            raise ValueError("seed: each lab needs a name and a resourceGroup")
+        group = f"/subscriptions/{seeder.subscription_id}/resourceGroups/{lab['resourceGroup']}"
+        lab_path = f"{group}/providers/Microsoft.DevTestLab/labs/{lab['name']}"
+        body: dict[str, Any] = {"properties": {"labStorageType": "Premium"}}
+        if lab.get("location"):
+            body["location"] = lab["location"]
+        if lab.get("tags"):
+            body["tags"] = dict(lab["tags"])
+        seeder.request("PUT", lab_path, API_VERSION, body)
+        for repo in lab.get("repositories") or []:
+            _repository(seeder, lab_path, repo)
+    seeder.finish_operations()
+
+
+def _repository(seeder: Seeder, lab_path: str, repo: Mapping[str, Any]) -> None:
+    if "name" not in repo or "path" not in repo:
+        raise ValueError("seed: each lab repository needs a name and a path")
+    body = {
+        "properties": {
+            "displayName": repo.get("displayName") or repo["name"],
+            "uri": _uri(str(repo["path"])),
+            "sourceType": "GitHub",
+            "armTemplateFolderPath": "/Environments",
+            "folderPath": "/Artifacts",
+            "branchRef": "main",
+            "status": "Enabled",
+        }
+    }
+    seeder.request("PUT", f"{lab_path}/artifactsources/{repo['name']}", API_VERSION, body)
