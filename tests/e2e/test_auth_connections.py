@@ -12,7 +12,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from pytask.agent.connection import ServiceConnection
-from pytask.cloud import CloudSession, JobIdentity
+from pytask.cloud import ClientPolicy, CloudSession, JobIdentity
 from pytask.cloud.credentials import OIDC_REQUEST_URI_VARIABLE
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,11 @@ def service_connection(raw: dict[str, Any], **parameters: str) -> ServiceConnect
 
 
 def session_for(
-    sandbox: Any, kind: str, monkeypatch: pytest.MonkeyPatch, **parameters: str
+    sandbox: Any,
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+    policy: ClientPolicy | None = None,
+    **parameters: str,
 ) -> CloudSession:
     """What a task does: its job's environment, then CloudSession.from_connection."""
     raw = sandbox["connections"][kind]
@@ -46,7 +50,7 @@ def session_for(
         access_token=variables.get("System.AccessToken"),
         oidc_request_uri=variables.get("System.OidcRequestUri"),
     )
-    return CloudSession.from_connection(service_connection(raw, **parameters), job)
+    return CloudSession.from_connection(service_connection(raw, **parameters), job, policy)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -107,7 +111,10 @@ def test_sdk_client_from_the_session_reaches_the_sandbox(
 def test_blob_upload_with_an_entra_token_for_the_storage_audience(
     sandbox_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = session_for(sandbox_env, "workloadIdentityFederation", monkeypatch)
+    # The sandbox's scaled Retry-After rounds to 0, which azure-core treats as absent: poll
+    # at the policy's own interval, kept short here.
+    fast = ClientPolicy(polling_interval=0.2)
+    session = session_for(sandbox_env, "workloadIdentityFederation", monkeypatch, fast)
     name = "st" + uuid.uuid4().hex[:16]
     body = {
         "location": "eastus",
