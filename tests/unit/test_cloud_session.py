@@ -169,6 +169,14 @@ def _handler_class(cloud: LoopbackCloud) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that give up (the timeout test) close mid-response; that is expected.
+        pass
+
+
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, ssl.SSLContext]:
     """One CA for the module: the client's bundle and the server's context."""
@@ -187,7 +195,7 @@ def cloud(
     bundle, context = tls
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
     loopback = LoopbackCloud()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(loopback))
+    server = QuietServer(("127.0.0.1", 0), _handler_class(loopback))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     loopback.bind(f"https://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
@@ -478,3 +486,20 @@ def test_arm_client_keeps_a_paths_own_query_and_api_version(cloud: LoopbackCloud
     first, second = cloud.requests_to(GALLERY)
     assert first.query == {"$expand": ["instanceView"], "api-version": ["2024-07-01"]}
     assert second.query == {"$skiptoken": ["abc"], "api-version": ["2023-07-03"]}
+
+
+def test_read_timeout_of_the_policy_applies_to_sdk_clients(cloud: LoopbackCloud) -> None:
+    from azure.core.exceptions import ServiceResponseError
+
+    def slow(_: Seen) -> Reply:
+        time.sleep(1.0)
+        return 200, {}, GALLERY_BODY
+
+    cloud.route("GET", GALLERY, slow)
+    impatient = ClientPolicy(read_timeout=0.3, retry_total=0)
+    conn = connection(cloud)
+    with (
+        pytest.raises(ServiceResponseError),
+        CloudSession.from_connection(conn, policy=impatient).compute() as compute,
+    ):
+        compute.galleries.get("rg", "g1")
