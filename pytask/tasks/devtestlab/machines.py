@@ -1,0 +1,307 @@
+"""Lab virtual machines: artifacts and network checked first, VMs created together and waited
+for (artifacts included, reported one by one), outputs from each VM's `computeId`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from azure.mgmt.devtestlabs import models as dtl
+
+from pytask.agent import TaskContext, TaskError
+from pytask.tasks.devtestlab.lab import Lab
+from pytask.tasks.devtestlab.report import Outcome
+from pytask.tasks.devtestlab.spec import DtlSpec, VmSpec, vm_names
+from pytask.tasks.devtestlab.waiting import Deadline, wait_all
+
+TERMINAL = ("Succeeded", "Failed")
+
+
+@dataclass(frozen=True)
+class PreparedVms:
+    names: list[str]
+    artifacts: list[dtl.ArtifactInstallProperties]
+    network_id: str | None
+    subnet: str | None
+
+
+def prepare(ctx: TaskContext, lab: Lab, spec: DtlSpec) -> PreparedVms:
+    """Artifacts (names, parameters, OS) and the subnet checked; nothing written."""
+    vm = spec.vm
+    assert vm is not None
+    known = lab.artifacts() if vm.artifacts else []
+    problems: list[str] = []
+    installs: list[dtl.ArtifactInstallProperties] = []
+    for request in vm.artifacts:
+        artifact = lab.resolve_artifact(request, known)
+        problems.extend(_artifact_problems(artifact, request.parameters, vm))
+        installs.append(
+            dtl.ArtifactInstallProperties(
+                artifact_id=artifact.id,
+                parameters=[
+                    dtl.ArtifactParameterProperties(name=k, value=v)
+                    for k, v in request.parameters.items()
+                ],
+            )
+        )
+        ctx.log(f"Artifact: {artifact.title} ({artifact.name})")
+    network_id, subnet = _subnet(lab, vm.subnet, problems)
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise TaskError(f"The lab VMs cannot be created as asked; nothing was created:\n{listing}")
+    return PreparedVms(vm_names(spec.name, vm.count), installs, network_id, subnet)
+
+
+def _artifact_problems(artifact: dtl.Artifact, given: dict[str, str], vm: VmSpec) -> list[str]:
+    definitions: dict[str, Any] = dict(artifact.parameters or {})
+    problems = [
+        f"artifact '{artifact.name}': '{name}' is not one of its parameters "
+        f"({', '.join(definitions) or 'it has none'})"
+        for name in given
+        if name not in definitions
+    ]
+    for name, definition in definitions.items():
+        value = given.get(name, definition.get("defaultValue"))
+        if value is None:
+            problems.append(f"artifact '{artifact.name}': parameter '{name}' is required")
+        elif definition.get("allowedValues") and value not in definition["allowedValues"]:
+            problems.append(
+                f"artifact '{artifact.name}': '{name}' must be one of "
+                f"{', '.join(map(str, definition['allowedValues']))}; got '{value}'"
+            )
+    target = str(artifact.target_os_type or "")
+    if target and target.lower() != vm.image.os_type.lower():
+        problems.append(
+            f"artifact '{artifact.name}' is for {target} and the image is {vm.image.os_type}"
+        )
+    return problems
+
+
+def _subnet(lab: Lab, wanted: str | None, problems: list[str]) -> tuple[str | None, str | None]:
+    if not wanted:
+        return None, None
+    rg, name = lab.ref.resource_group, lab.ref.name
+    for network in lab.client.virtual_networks.list(rg, name):
+        for override in network.subnet_overrides or []:
+            if wanted.lower() in (
+                str(override.lab_subnet_name).lower(),
+                str(override.resource_id).lower(),
+            ):
+                return str(network.id), str(override.lab_subnet_name)
+    problems.append(f"subnet: the lab has no subnet '{wanted}'")
+    return None, None
+
+
+# --- create ---------------------------------------------------------------------------------
+def create(
+    ctx: TaskContext,
+    lab: Lab,
+    spec: DtlSpec,
+    prepared: PreparedVms,
+    tags: dict[str, str],
+    deadline: Deadline,
+) -> Outcome:
+    existing: dict[str, dtl.LabVirtualMachine | None] = {
+        n: vm for n in prepared.names if (vm := lab.lab_vm(n)) is not None
+    }
+    action = "created"
+    if existing:
+        if spec.if_exists == "fail":
+            raise TaskError(
+                f"Lab VM(s) {', '.join(existing)} already exist and ifExists is 'fail'. Choose "
+                "another name, or set ifExists to reuse or recreate."
+            )
+        existing = {n: _settled(ctx, lab, n, deadline) for n in existing}
+        if spec.if_exists == "recreate":
+            delete_names(ctx, lab, list(existing), deadline)
+            action = "recreated"
+        else:
+            broken = [n for n, vm in existing.items() if not _healthy(vm)]
+            if broken:
+                raise TaskError(
+                    f"Lab VM(s) {', '.join(broken)} exist but failed; they cannot be reused. "
+                    "Set ifExists: recreate, or delete them first."
+                )
+            action = "reused"
+    missing = [n for n in prepared.names if action != "reused" or n not in existing]
+    if missing:
+        _submit(ctx, lab, spec, prepared, missing, tags, deadline)
+        action = "created" if action == "reused" and len(missing) == len(prepared.names) else action
+    else:
+        ctx.log("Every lab VM exists and is ready: reused, nothing created.")
+    vms = [lab.lab_vm(n) for n in prepared.names]
+    return outputs(ctx, [v for v in vms if v is not None], action, spec.name)
+
+
+def _healthy(vm: dtl.LabVirtualMachine | None) -> bool:
+    if vm is None or vm.provisioning_state != "Succeeded":
+        return False
+    return not any(a.status == "Failed" for a in vm.artifacts or [])
+
+
+def _settled(
+    ctx: TaskContext, lab: Lab, name: str, deadline: Deadline
+) -> dtl.LabVirtualMachine | None:
+    vm = lab.lab_vm(name)
+    while vm is not None and vm.provisioning_state not in TERMINAL:
+        if deadline.passed():
+            raise deadline.expired(f"lab VM '{name}' ({vm.provisioning_state})")
+        ctx.log(f"Lab VM '{name}' is {vm.provisioning_state}; waiting for it.")
+        deadline.sleep(2.0)
+        vm = lab.lab_vm(name)
+    return vm
+
+
+def _body(
+    lab: Lab, vm: VmSpec, prepared: PreparedVms, tags: dict[str, str], expires_in_hours: int
+) -> dtl.LabVirtualMachine:
+    expiry = datetime.now(timezone.utc) + timedelta(hours=expires_in_hours)
+    return dtl.LabVirtualMachine(
+        location=lab.location,
+        tags=tags,
+        size=vm.size,
+        user_name=vm.user_name,
+        password=vm.password,
+        ssh_key=vm.ssh_key,
+        is_authentication_with_ssh_key=bool(vm.ssh_key) and not vm.password,
+        gallery_image_reference=dtl.GalleryImageReference(
+            offer=vm.image.offer,
+            publisher=vm.image.publisher,
+            sku=vm.image.sku,
+            os_type=vm.image.os_type,
+            version=vm.image.version,
+        ),
+        artifacts=prepared.artifacts or None,
+        allow_claim=vm.allow_claim,
+        expiration_date=expiry.replace(microsecond=0),
+        lab_virtual_network_id=prepared.network_id,
+        lab_subnet_name=prepared.subnet,
+    )
+
+
+def _submit(
+    ctx: TaskContext,
+    lab: Lab,
+    spec: DtlSpec,
+    prepared: PreparedVms,
+    names: list[str],
+    tags: dict[str, str],
+    deadline: Deadline,
+) -> None:
+    assert spec.vm is not None
+    body = _body(lab, spec.vm, prepared, tags, spec.expires_in_hours)
+    rg, lab_name = lab.ref.resource_group, lab.ref.name
+    pollers = {}
+    for name in names:
+        ctx.log(f"Creating lab VM '{name}' ({spec.vm.size}, {spec.vm.image.os_type})...")
+        pollers[name] = lab.client.virtual_machines.begin_create_or_update(rg, lab_name, name, body)
+    progress = _Progress(ctx, lab, names)
+    errors = wait_all(pollers, deadline, "lab VMs", progress.tick)
+    progress.tick()
+    failures: list[str] = []
+    for name in names:
+        vm = lab.lab_vm(name)
+        failures.extend(_failures(name, vm, errors.get(name)))
+    if not failures:
+        return
+    for line in failures:
+        ctx.error(line)
+    if spec.cleanup_on_failure:
+        ctx.log("Deleting the lab VMs this run created (cleanupOnFailure).")
+        delete_names(ctx, lab, names, deadline)
+    else:
+        ctx.warning("The failed lab VMs were left in place (cleanupOnFailure: false).")
+    raise TaskError(f"{len(failures)} problem(s) creating the lab VMs; see the errors above.")
+
+
+def _failures(
+    name: str, vm: dtl.LabVirtualMachine | None, error: BaseException | None
+) -> list[str]:
+    if vm is None:
+        return [f"Lab VM '{name}': not created: {error or 'no details'}"]
+    lines = [
+        f"Lab VM '{name}': artifact '{a.artifact_title or a.artifact_id}' failed: "
+        f"{a.deployment_status_message or a.vm_extension_status_message or 'no details'}"
+        for a in vm.artifacts or []
+        if a.status == "Failed"
+    ]
+    if vm.provisioning_state != "Succeeded" and not lines:
+        lines.append(f"Lab VM '{name}': {vm.provisioning_state}: {error or 'no details'}")
+    return lines
+
+
+class _Progress:
+    """One line per VM and artifact whenever its status changes."""
+
+    def __init__(self, ctx: TaskContext, lab: Lab, names: list[str]) -> None:
+        self.ctx, self.lab, self.names = ctx, lab, names
+        self.seen: dict[str, str] = {}
+
+    def tick(self) -> None:
+        finished = 0
+        for name in self.names:
+            vm = self.lab.lab_vm(name)
+            if vm is None:
+                continue
+            self._note(name, f"Lab VM '{name}': {vm.provisioning_state}")
+            finished += vm.provisioning_state in TERMINAL
+            for artifact in vm.artifacts or []:
+                key = f"{name}/{artifact.artifact_id}"
+                self._note(key, f"  {name}: artifact '{artifact.artifact_title}': "
+                                f"{artifact.status}")  # fmt: skip
+        self.ctx.progress(int(100 * finished / max(1, len(self.names))), "lab VMs")
+
+    def _note(self, key: str, line: str) -> None:
+        if self.seen.get(key) != line:
+            self.seen[key] = line
+            self.ctx.log(line)
+
+
+def outputs(ctx: TaskContext, vms: list[dtl.LabVirtualMachine], action: str, name: str) -> Outcome:
+    outcome = Outcome(action=action, kind="vm", name=name)
+    for vm in vms:
+        outcome.lab_vm_ids.append(str(vm.id))
+        if vm.compute_id:
+            outcome.vm_ids.append(str(vm.compute_id))
+        if vm.fqdn:
+            outcome.fqdns.append(str(vm.fqdn))
+        nic = vm.network_interface
+        if nic is not None and nic.private_ip_address:
+            outcome.private_ips.append(str(nic.private_ip_address))
+        ctx.log(f"Lab VM {vm.name}: {vm.compute_id}")
+    return outcome
+
+
+# --- delete ---------------------------------------------------------------------------------
+def delete_names(ctx: TaskContext, lab: Lab, names: list[str], deadline: Deadline) -> None:
+    rg, lab_name = lab.ref.resource_group, lab.ref.name
+    pollers = {}
+    for name in names:
+        ctx.log(f"Deleting lab VM '{name}'...")
+        pollers[name] = lab.client.virtual_machines.begin_delete(rg, lab_name, name)
+    errors = wait_all(pollers, deadline, "deletion of lab VMs")
+    failed = {n: e for n, e in errors.items() if e is not None and _status(e) != 404}
+    if failed:
+        raise TaskError(
+            "Deleting lab VMs failed: " + "; ".join(f"{n}: {e}" for n, e in failed.items())
+        )
+    ctx.log(f"Deleted: {', '.join(names)}")
+
+
+def _status(error: BaseException) -> int | None:
+    return getattr(error, "status_code", None)
+
+
+def delete(ctx: TaskContext, lab: Lab, spec: DtlSpec, deadline: Deadline) -> Outcome:
+    """The VM named, and the `name-N` VMs a create with vmCount > 1 made."""
+    numbered = re.compile(rf"^{re.escape(spec.name)}(-\d+)?$", re.IGNORECASE)
+    found = [vm for vm in lab.lab_vms() if numbered.match(str(vm.name))]
+    if not found:
+        ctx.log(f"Lab VM '{spec.name}' does not exist: nothing to delete.")
+        return Outcome("already gone", "vm", spec.name)
+    delete_names(ctx, lab, [str(vm.name) for vm in found], deadline)
+    outcome = Outcome("deleted", "vm", spec.name)
+    outcome.lab_vm_ids = [str(vm.id) for vm in found]
+    return outcome
