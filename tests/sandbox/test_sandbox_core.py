@@ -304,3 +304,7 @@ def test_documented_provider_through_the_dispatcher(tmp_path: Path) -> None:
         dispatcher, "GET", "/subscriptions/sub/resourceGroups/rg/resources", "2021-04-01"
     )
     assert [r["name"] for r in listed.body["value"]] == ["w1"]
+    unknown = _send(dispatcher, "GET", path.replace("widgets/w1", "gadgets/g"), "2024-01-01")
+    assert (unknown.status, unknown.body["error"]["code"]) == (400, "InvalidResourceType")
+    other = _send(dispatcher, "GET", path.replace("Contoso.Widgets", "Foo.Bar"), "2024-01-01")
+    assert other.body["error"]["code"] == "InvalidResourceNamespace"

@@ -3,6 +3,7 @@ persistence, request log. Used by the HTTP app and, in-process, by the seed load
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import traceback
@@ -24,6 +25,7 @@ from pytask.sandbox.core.routing import Match, Router
 from pytask.sandbox.core.world import World
 
 READ_METHODS = ("GET", "HEAD")
+_PROVIDER_SEGMENT = re.compile(r"/providers/([^/]+)/([^/]+)", re.IGNORECASE)
 
 
 class Security(Protocol):
@@ -108,6 +110,9 @@ class Dispatcher:
                     f"The requested resource does not support http method '{incoming.method}'.",
                 )
             )
+        unknown_type = self._unknown_resource_type(incoming)
+        if unknown_type is not None:
+            return _error_reply(unknown_type)
         return _error_reply(
             ArmError(
                 404,
@@ -115,6 +120,26 @@ class Dispatcher:
                 f"No HTTP resource was found that matches the request URI "
                 f"'{self.base_url}{incoming.path}'.",
             )
+        )
+
+    def _unknown_resource_type(self, incoming: Incoming) -> ArmError | None:
+        """ARM's answer for a provider path no route serves: an unknown namespace, or a type
+        the namespace does not have."""
+        found = _PROVIDER_SEGMENT.search(incoming.path)
+        if found is None or not incoming.path.lower().startswith("/subscriptions/"):
+            return None
+        namespace, resource_type = found.group(1), found.group(2)
+        known = {p.namespace.lower() for p in self.providers}
+        if namespace.lower() not in known:
+            return ArmError(
+                400, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid."
+            )
+        api_version = dict((k.lower(), v) for k, v in incoming.query).get("api-version", "")
+        return ArmError(
+            400,
+            "InvalidResourceType",
+            f"The resource type '{resource_type}' could not be found in the namespace "
+            f"'{namespace}' for api version '{api_version}'.",
         )
 
     def pick_fault(self, incoming: Incoming, match: Match, request_id: str) -> Fault | None:
