@@ -52,6 +52,11 @@ def body(ctx: TaskContext) -> None:
         report.publish(ctx, outcome)
     if rollout.stopped:
         raise TaskError(report.failure_message(outcome))
+    if outcome.failed:
+        ctx.succeeded_with_issues(
+            f"{len(outcome.failed)} instance(s) failed, within maxFailures "
+            f"({rollout.budget.allowed})"
+        )
 
 
 def main() -> int:

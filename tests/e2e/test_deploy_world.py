@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import RunningSandbox
+from tests.conftest import start_sandbox as start_running
 from tests.helpers.vso import Output
 
 REPO = Path(__file__).resolve().parents[2]
-PYTASK = str(REPO / ".venv" / "bin" / "pytask")
+PYTASK = str(Path(sys.executable).with_name("pytask"))
 COMPUTE_API = "2025-04-01"
 GALLERY_API = "2025-03-03"
 STORAGE_API = "2025-06-01"
@@ -55,9 +57,13 @@ def base_seed(extra: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Sandbox:
-    root: Path
-    ready: dict[str, Any]
-    process: subprocess.Popen[bytes]
+    """The shared conftest sandbox process, with the ids and helpers deploy tests use."""
+
+    running: RunningSandbox
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        return self.running.ready
 
     @property
     def subscription(self) -> str:
@@ -65,7 +71,7 @@ class Sandbox:
 
     @property
     def ready_file(self) -> Path:
-        return self.root / "ready.json"
+        return self.running.ready_file
 
     def group_id(self) -> str:
         return f"/subscriptions/{self.subscription}/resourceGroups/{RG}"
@@ -85,43 +91,18 @@ class Sandbox:
         return f"{self.app_id(app)}/versions/{version}"
 
     def requests(self) -> list[dict[str, Any]]:
-        path = Path(self.ready["requests_log"])
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return self.running.requests_log()
 
     def set_faults(self, document: Mapping[str, Any]) -> None:
-        """Rewrite the faults file (the sandbox re-reads it when it changes)."""
-        path = self.root / "faults.yml"
-        path.write_text(yaml.safe_dump(dict(document)))
-        stamp = time.time() + 1
-        os.utime(path, (stamp, stamp))
+        self.running.set_faults(yaml.safe_dump(dict(document)))
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.running.stop()
 
 
 def start_sandbox(root: Path, seed: Mapping[str, Any], time_scale: float) -> Sandbox:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "seed.yml").write_text(yaml.safe_dump(dict(seed)))
-    (root / "faults.yml").write_text("rules: []\n")
-    ready = root / "ready.json"
-    log = (root / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PYTASK, "sandbox", "serve", "--state", str(root / "state"), "--ready-file", str(ready),
-         "--seed", str(root / "seed.yml"), "--faults", str(root / "faults.yml"),
-         "--time-scale", str(time_scale)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError((root / "serve.log").read_text()[-3000:])
-        time.sleep(0.1)
-    return Sandbox(root, json.loads(ready.read_text()), process)
+    running = start_running(root / "state", seed=yaml.safe_dump(dict(seed)), time_scale=time_scale)
+    return Sandbox(running)
 
 
 class Arm:

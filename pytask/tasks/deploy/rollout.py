@@ -206,9 +206,9 @@ class Rollout:
             if write is not None:
                 self._settle(target)
             return self._manual(target)
-        if mode == "rolling" and write is not None:
-            self._follow_rolling(target)
         with self._group(f"{target.name} ({target.upgrade_mode} upgrade policy)"):
+            if mode == "rolling" and write is not None:
+                self._follow_rolling(target)
             self._record(self._scale_set_results(target, None))
         return self._after_batch(True)
 
