@@ -1,0 +1,303 @@
+"""HealthGate@1 end to end: `pytask run HealthGate` against a sandbox whose workspace
+generates telemetry per application version. One sandbox serves every scenario, each on its
+own pair of VMs: a healthy update, a version with more errors, a slower version, a version that
+stops the heartbeat. Times are absolute (computed here), so the scenarios do not depend on
+when the sandbox finished seeding."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import RunningSandbox, start_sandbox
+from tests.helpers.agent_env import run_pytask
+from tests.helpers.vso import Output
+
+RG = "rg-gate"
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+DEPLOYED = NOW - timedelta(seconds=60)  # v2 started on the scenario VMs one minute ago
+VMS = f"/subscriptions/{{subscriptionId}}/resourceGroups/{RG}/providers/" + (
+    "Microsoft.Compute/virtualMachines"
+)
+PAIRS = {"healthy": "1.1.0", "errors": "2.0.0", "slow": "3.0.0", "silent": "4.0.0"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _machines() -> list[dict[str, Any]]:
+    machines = []
+    for prefix, version in PAIRS.items():
+        # The silent version stopped heartbeats long enough ago to empty the 5-minute window.
+        since = NOW - timedelta(seconds=400) if prefix == "silent" else DEPLOYED
+        for n in (1, 2):
+            upgraded = n == 1 or prefix != "silent"  # only one silent machine
+            versions = [
+                {
+                    "application": "webapp",
+                    "version": "1.0.0",
+                    "since": iso(NOW - timedelta(seconds=900)),
+                }
+            ]
+            if upgraded:
+                versions.append({"application": "webapp", "version": version, "since": iso(since)})
+            machines.append({
+                "computer": f"{prefix}-{n}",
+                "resourceId": f"{VMS}/{prefix}-{n}",
+                "versions": versions,
+            })  # fmt: skip
+    return machines
+
+
+SEED = {
+    "resourceGroups": [{"name": RG, "location": "eastus"}],
+    "virtualMachines": [
+        {"name": f"{prefix}-{n}", "resourceGroup": RG} for prefix in PAIRS for n in (1, 2)
+    ],
+    "workspaces": [
+        {
+            "name": "law-gate",
+            "resourceGroup": RG,
+            "ingestionDelaySeconds": 200,  # 2 s at time scale 0.01
+            "sampleSeconds": 1,
+            "historySeconds": 900,
+            "maxRecords": 100000,
+            "telemetry": {
+                "default": {"requestsPerMinute": 600, "errorRate": 0.002},
+                "versions": [
+                    {"application": "webapp", "version": "2.0.0", "errorRate": 0.02},
+                    {"application": "webapp", "version": "3.0.0", "latencyMs": {"median": 170}},
+                    {"application": "webapp", "version": "4.0.0", "heartbeat": False},
+                ],
+            },
+            "machines": _machines(),
+            "alertRules": [
+                {
+                    # 600 requests a minute per machine: 2 % errors breach it in nearly every
+                    # window, 0.2 % practically never (7+ errors where 1.2 are expected).
+                    "name": "errors-over-1pc",
+                    "signal": "errorRate",
+                    "operator": "GreaterThan",
+                    "threshold": 0.01,
+                    "windowSeconds": 60,
+                    "severity": "Sev1",
+                },
+            ],
+        }
+    ],
+}
+
+LATENCY_CHECK = {
+    "name": "latency",
+    "source": {
+        "kind": "kql",
+        "shape": "series",
+        "query": "AppRequests | where TimeGenerated >= windowStart and TimeGenerated < windowEnd"
+        " | where AppRoleInstance in~ (computers) | project TimeGenerated, value = DurationMs",
+    },
+    "rule": {"baseline": "continuous", "direction": "increase", "minEffect": 0.1,
+             "minSamples": 20},
+}  # fmt: skip
+ERROR_LIMIT = {
+    "name": "errorRateLimit",
+    "preset": "errorRate",
+    "rule": {"threshold": "< 0.05"},
+}
+P95_LIMIT = {
+    "name": "latencyLimit",
+    "source": {
+        "kind": "kql",
+        "query": "AppRequests | where TimeGenerated >= windowStart and TimeGenerated < windowEnd"
+        " | where AppRoleInstance in~ (computers)"
+        " | summarize value = percentile(DurationMs, 95)",
+    },
+    "rule": {"threshold": "< 1000"},
+}
+CPU_METRIC = {
+    "name": "cpu",
+    "source": {"kind": "metric", "metric": "Percentage CPU", "aggregation": "average"},
+    "rule": {"threshold": "< 90", "aggregate": "mean"},
+}
+ALERTS = {"name": "alerts", "source": {"kind": "alerts", "severity": ["Sev0", "Sev1"]},
+          "rule": {"threshold": "== 0"}}  # fmt: skip
+
+
+@dataclass
+class GateWorld:
+    sandbox: RunningSandbox
+    workspace_id: str
+
+    def vm(self, name: str) -> str:
+        sub = self.sandbox["subscription_id"]
+        return f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/{name}"  # noqa: E501
+
+    def run(self, pair: str, checks: list[Any], **inputs: str) -> tuple[Output, dict[str, Any]]:
+        values = {
+            "targets": json.dumps([self.vm(f"{pair}-1"), self.vm(f"{pair}-2")]),
+            "workspace": self.workspace_id,
+            "checks": yaml.safe_dump(checks),
+            "deploymentStartTime": iso(DEPLOYED),
+            "initialDelaySeconds": "0",
+            "intervalSeconds": "1",
+            "durationMinutes": "1",
+            "consecutiveSuccessesToPass": "2",
+            **inputs,
+        }
+        code, out, stderr = run_pytask(
+            "HealthGate", connection=self.sandbox.ready_file, inputs=values
+        )
+        assert code == 0, stderr
+        report_path = out.outputs.get("report")
+        assert report_path, f"no report output:\n{stderr}\n{out.plain}"
+        return out, json.loads(Path(report_path).read_text())
+
+
+def _workspace_id(sandbox: RunningSandbox) -> str:
+    from tests.e2e.test_health_gate_helpers import arm_get
+
+    path = (
+        f"/subscriptions/{sandbox['subscription_id']}/resourceGroups/{RG}/providers/"
+        "Microsoft.OperationalInsights/workspaces/law-gate"
+    )
+    return str(arm_get(sandbox, path, "2023-09-01")["properties"]["customerId"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateWorld]:
+    sandbox = start_sandbox(
+        tmp_path_factory.mktemp("gate") / "state", seed=yaml.safe_dump(SEED), time_scale=0.01
+    )
+    try:
+        yield GateWorld(sandbox, _workspace_id(sandbox))
+    finally:
+        sandbox.stop()
+
+
+def _check(report: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_healthy_version_passes(world: GateWorld) -> None:
+    out, report = world.run(
+        "healthy", ["heartbeat", "errorRate", LATENCY_CHECK, CPU_METRIC, ALERTS]
+    )
+    assert out.result == "Succeeded", out.plain
+    assert out.outputs["verdict"] == "Passed"
+    assert json.loads(out.outputs["failedChecks"]) == []
+    assert report["verdict"]["reason"].startswith("2 consecutive intervals passed")
+    assert _check(report, "errorRate")["results"][0]["explanation"]["baselineSamples"] > 500
+    assert report["queries"]["logs"] >= 5 and report["queries"]["metrics"] >= 1
+
+
+def test_higher_error_rate_fails_on_baseline_under_the_absolute_limit(world: GateWorld) -> None:
+    out, report = world.run("errors", [ERROR_LIMIT, "errorRate"])
+    assert out.result == "Failed"
+    assert out.outputs["verdict"] == "Failed"
+    assert json.loads(out.outputs["failedChecks"]) == ["errorRate"]
+    assert _check(report, "errorRateLimit")["timeline"] == ["Pass"]  # 2 % is under 5 %
+    explanation = _check(report, "errorRate")["results"][0]["explanation"]
+    assert explanation["pValue"] < 0.05 and explanation["effect"] > 0.005
+    assert any("significant regression" in line for line in out.plain)
+
+
+def test_higher_latency_fails_on_baseline_under_the_absolute_limit(world: GateWorld) -> None:
+    out, report = world.run("slow", [P95_LIMIT, LATENCY_CHECK])
+    assert out.result == "Failed"
+    assert json.loads(out.outputs["failedChecks"]) == ["latency"]
+    assert _check(report, "latencyLimit")["timeline"] == ["Pass"]
+    explanation = _check(report, "latency")["results"][0]["explanation"]
+    assert explanation["effect"] > 0.1 and explanation["method"] == "asymptotic"
+
+
+def test_missing_heartbeat_fails_a_critical_check_at_once(world: GateWorld) -> None:
+    out, report = world.run("silent", ["heartbeat", "errorRate"], durationMinutes="5")
+    assert out.result == "Failed"
+    assert report["verdict"]["reason"] == "critical check 'heartbeat' failed"
+    assert report["verdict"]["decidedAt"] == 1 and report["verdict"]["intervals"] == 1
+    assert _check(report, "heartbeat")["results"][0]["explanation"]["value"] == 1
+
+
+def test_alerts_fired_on_the_targets_fail_their_check(world: GateWorld) -> None:
+    out, report = world.run("errors", [ALERTS])
+    assert out.result == "Failed"
+    assert _check(report, "alerts")["results"][0]["explanation"]["value"] >= 1
+
+
+def test_no_data_at_first_then_data_after_the_ingestion_delay(world: GateWorld) -> None:
+    started = datetime.now(timezone.utc)
+    check = {"name": "errorRate", "preset": "errorRate",
+             "rule": {"baseline": "rate", "minSamples": 1, "noData": "inconclusive"}}  # fmt: skip
+    out, report = world.run(
+        "healthy",
+        [check],
+        deploymentStartTime=iso(started),
+        inconclusiveLimit="10",
+        consecutiveSuccessesToPass="1",
+    )
+    timeline = _check(report, "errorRate")["timeline"]
+    assert timeline[0] == "NoData", timeline
+    assert timeline[-1] == "Pass", timeline
+    assert out.result in ("Succeeded", "SucceededWithIssues")
+
+
+def test_dry_run_never_fails(world: GateWorld) -> None:
+    out, report = world.run("errors", ["errorRate"], mode="dryRun", durationMinutes="0")
+    assert out.result in ("Succeeded", "SucceededWithIssues")
+    assert out.outputs["verdict"] == "Failed"  # what the gate found
+    assert report["verdict"]["wouldBe"] == "Failed" and report["verdict"]["dryRun"] is True
+    assert any("in enforce mode the task would be Failed" in w for w in out.warnings)
+
+
+def test_throttling_is_survived(world: GateWorld) -> None:
+    world.sandbox.set_faults(
+        "rules:\n  - {name: la-throttle, path: '^/v1/workspaces/', count: 3, inject: status,"
+        " status: 429, retry_after: 1, code: ThrottledError}\n"
+    )
+    try:
+        out, _ = world.run("healthy", ["errorRate"])
+    finally:
+        fired = [f for f in world.sandbox.faults_log() if f["rule"] == "la-throttle"]
+        world.sandbox.clear_faults()
+    assert len(fired) == 3
+    assert out.result == "Succeeded", out.plain
+    assert out.outputs["verdict"] == "Passed"
+
+
+def test_replay_of_a_past_window_needs_no_waiting(world: GateWorld) -> None:
+    _, report = world.run(
+        "errors",
+        ["errorRate"],
+        windowStart=iso(DEPLOYED),
+        windowEnd=iso(DEPLOYED + timedelta(seconds=40)),
+        intervalSeconds="10",
+        initialDelaySeconds="10",
+        mode="dryRun",
+    )
+    assert report["evaluations"][0] == iso(DEPLOYED + timedelta(seconds=10))
+    assert len(report["evaluations"]) == 4  # +10, +20, +30, +40 s: the dry run goes on
+    assert report["verdict"]["wouldBe"] == "Failed"
+
+
+def test_a_query_log_analytics_rejects_fails_the_task_with_its_reason(world: GateWorld) -> None:
+    bad = {"name": "broken", "source": {"kind": "kql", "query": "AppRequests | wherex"},
+           "rule": {"threshold": "< 1"}}  # fmt: skip
+    code, out, _ = run_pytask(
+        "HealthGate",
+        connection=world.sandbox.ready_file,
+        inputs={
+            "targets": world.vm("healthy-1"),
+            "workspace": world.workspace_id,
+            "checks": yaml.safe_dump([bad]),
+            "initialDelaySeconds": "0",
+        },
+    )
+    assert code == 0 and out.result == "Failed"
+    assert any("rejected the query" in e and "SyntaxError" in e for e in out.errors)
