@@ -14,7 +14,9 @@ The core holds it while it settles due effects and while it persists.
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,8 +123,14 @@ class World:
                     return ran
                 effect = min(due, key=lambda e: e.due)
                 self.pending.remove(effect)
-                handler = self.effect_handlers[(effect.namespace, effect.name)]
-                handler(self, effect.args)
+                handler = self.effect_handlers.get((effect.namespace, effect.name))
+                try:
+                    if handler is None:
+                        raise LookupError(f"no effect {effect.namespace}/{effect.name}")
+                    handler(self, effect.args)
+                except Exception:
+                    # One broken effect must not fail every later request of the sandbox.
+                    traceback.print_exc(file=sys.stderr)
                 self.touch()
                 ran += 1
 
