@@ -238,9 +238,10 @@ def _publish(
 
 
 def _upload(ctx: TaskContext, source: Source) -> str:
-    if source.local is None:
-        return "given (packageUrl)"
-    result = _upload_one(ctx, source, source.ref, source.local)
+    """Upload the package (unless it was given as a blob) and the configuration."""
+    result = "given (packageUrl)"
+    if source.local is not None:
+        result = _upload_one(ctx, source, source.ref, source.local)
     if source.config is not None and source.config_ref is not None:
         _upload_one(ctx, source, source.config_ref, source.config)
     return result

@@ -157,6 +157,10 @@ def test_publish_a_file_then_rerun_is_a_no_op(cloud: RunningSandbox, tmp_path: P
         assert not leaked(out, err, secret)
     assert not JWT.search(out.text + err)
 
+    world = json.loads((cloud.state_dir / "world.json").read_text())
+    [account] = [d for d in world["resources"] if d["id"].lower().endswith(f"/{ACCOUNT}")]
+    assert account["properties"]["allowSharedKeyAccess"] is False  # Entra only, really
+
     again, _, requests2 = publish(cloud, sources, tmp_path / "w2", base_inputs("fileapp"))
     assert again.result == "Succeeded", again.errors
     assert writes(requests2) == []
@@ -320,3 +324,40 @@ def test_wait_for_replication_false_returns_while_replicating(
     assert out.outputs["replicationState"] in ("Replicating", "Completed")
     assert any("Not waiting for replication" in line for line in out.lines)
     assert time.monotonic() - started < 30
+
+
+def test_publish_an_existing_blob_with_a_configuration(
+    cloud: RunningSandbox, tmp_path: Path
+) -> None:
+    sources = tmp_path / "s"
+    sources.mkdir()
+    (sources / "app.bin").write_bytes(b"uploaded by an earlier step")
+    (sources / "agent.json").write_text('{"level": "info"}')
+    first, _, _ = publish(
+        cloud, sources, tmp_path / "w1", base_inputs("srcapp", targetRegions="westeurope")
+    )
+    assert first.result == "Succeeded", first.errors
+    blob_url = first.outputs["packageBlobUrl"]
+    inputs = base_inputs(
+        "urlapp",
+        package="",
+        packageUrl=blob_url,
+        configFile="agent.json",
+        configFileName="agent.json",
+        targetRegions="westeurope",
+    )
+    out, err, requests = publish(cloud, sources, tmp_path / "w2", inputs)
+    assert out.result == "Succeeded", out.errors
+    assert out.outputs["packageSha256"] == first.outputs["packageSha256"]
+    assert out.outputs["packageBlobUrl"] == blob_url
+    version = world_version(cloud, "urlapp", "1.0.0")
+    source = version["properties"]["publishingProfile"]["source"]
+    assert source["mediaLink"].startswith(blob_url + "?")
+    config_link = source["defaultConfigurationLink"]
+    assert "/urlapp/1.0.0/config-" in config_link and "agent.json?" in config_link
+    assert version["properties"]["publishingProfile"]["settings"]["configFileName"] == "agent.json"
+    assert version["tags"]["vmapp.configSha256"] == package.sha256_file(sources / "agent.json")
+    config_sig = parse_qs(urlsplit(config_link).query)["sig"][0]
+    assert not leaked(out, err, config_sig)
+    # The package blob was given: only the configuration was uploaded, and nothing re-uploaded.
+    assert any(w.endswith("/versions/1.0.0") for w in writes(requests))

@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
 import yaml
+from azure.storage.blob import BlobClient
 
 from pytask.agent import Check
 
@@ -131,15 +132,25 @@ class BlobLocation:
 
 
 def blob_url(text: str) -> BlobLocation:
-    """An https blob URL without a query (a SAS belongs to no input: the task makes its own)."""
+    """An https blob URL without a query (a SAS belongs to no input: the task makes its own).
+
+    Parsed as azure-storage-blob parses it, so both account styles work: host-style
+    (https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB) and path-style for IP or localhost
+    endpoints (https://127.0.0.1:10000/ACCOUNT/CONTAINER/BLOB, as Azurite serves).
+    """
     parts = urlsplit(text)
-    segments = [s for s in parts.path.split("/") if s]
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(text)
-    if len(segments) < 2:
+    try:
+        client = BlobClient.from_blob_url(text)
+    except ValueError:
+        raise ValueError(text) from None
+    if not client.blob_name or not client.container_name:
         raise ValueError(text)
-    container(segments[0])
-    return BlobLocation(f"https://{parts.netloc}", segments[0], "/".join(segments[1:]))
+    container(client.container_name)
+    return BlobLocation(
+        f"https://{client.primary_hostname}", client.container_name, client.blob_name
+    )
 
 
 @dataclass(frozen=True)
