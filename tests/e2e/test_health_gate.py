@@ -66,7 +66,7 @@ SEED = {
         {
             "name": "law-gate",
             "resourceGroup": RG,
-            "ingestionDelaySeconds": 200,  # 2 s at time scale 0.01
+            "ingestionDelaySeconds": 300,  # 3 s at time scale 0.01
             "sampleSeconds": 1,
             "historySeconds": 900,
             "maxRecords": 100000,
@@ -232,7 +232,7 @@ def test_alerts_fired_on_the_targets_fail_their_check(world: GateWorld) -> None:
 
 
 def test_no_data_at_first_then_data_after_the_ingestion_delay(world: GateWorld) -> None:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
     check = {"name": "errorRate", "preset": "errorRate",
              "rule": {"baseline": "rate", "minSamples": 1, "noData": "inconclusive"}}  # fmt: skip
     out, report = world.run(
