@@ -153,6 +153,7 @@ class _Progress:
     def __init__(self, ctx: TaskContext, lab: Lab, name: str) -> None:
         self.ctx, self.lab, self.name = ctx, lab, name
         self.seen: set[str] = set()
+        self.percent = -1
 
     def tick(self) -> None:
         found = self.lab.environments_named(self.name)
@@ -174,8 +175,10 @@ class _Progress:
                 self.ctx.log(
                     f"  {target.get('resourceType')}/{target.get('resourceName')}: {state}"
                 )
-        if operations:
-            self.ctx.progress(int(100 * done / len(operations)), f"environment {self.name}")
+        percent = int(100 * done / len(operations)) if operations else 0
+        if percent != self.percent:
+            self.percent = percent
+            self.ctx.progress(percent, f"environment {self.name}")
 
 
 # --- failures -------------------------------------------------------------------------------

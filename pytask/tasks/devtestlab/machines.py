@@ -238,6 +238,7 @@ class _Progress:
     def __init__(self, ctx: TaskContext, lab: Lab, names: list[str]) -> None:
         self.ctx, self.lab, self.names = ctx, lab, names
         self.seen: dict[str, str] = {}
+        self.percent = -1
 
     def tick(self) -> None:
         finished = 0
@@ -251,7 +252,10 @@ class _Progress:
                 key = f"{name}/{artifact.artifact_id}"
                 self._note(key, f"  {name}: artifact '{artifact.artifact_title}': "
                                 f"{artifact.status}")  # fmt: skip
-        self.ctx.progress(int(100 * finished / max(1, len(self.names))), "lab VMs")
+        percent = int(100 * finished / max(1, len(self.names)))
+        if percent != self.percent:
+            self.percent = percent
+            self.ctx.progress(percent, "lab VMs")
 
     def _note(self, key: str, line: str) -> None:
         if self.seen.get(key) != line:

@@ -3,6 +3,7 @@ Retry-After or the service says, and tells what it was waiting for when time run
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -60,7 +61,9 @@ def wait_all(
             raise deadline.expired(f"{what} ({', '.join(pending)})")
         if on_tick is not None:
             on_tick()
-        next(iter(pending.values())).wait(min(sleep, deadline.remaining()))
+        # A failed operation raises here; its error is collected once done() says so.
+        with contextlib.suppress(Exception):
+            next(iter(pending.values())).wait(min(sleep, deadline.remaining()))
         sleep = min(MAX_SLEEP, sleep * 1.5)
     return results
 
