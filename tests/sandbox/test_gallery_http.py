@@ -328,3 +328,48 @@ def test_nested_resources_block_deletes(
     changed["properties"]["publishingProfile"]["manageActions"]["install"] = "./other.sh"
     status, _, error = send(arm, "PUT", path, changed)
     assert (status, error["error"]["code"]) == (409, "PropertyChangeNotAllowed")
+
+
+def test_seed_goes_through_the_same_puts(tmp_path: Path) -> None:
+    """A seeded gallery, application and version exist settled; a seeded version whose
+    mediaLink cannot be read fails exactly as a client's would."""
+    seed = {
+        "resourceGroups": [{"name": "rg-seed", "location": "eastus"}],
+        "galleries": [
+            {
+                "name": "seeded",
+                "resourceGroup": "rg-seed",
+                "location": "eastus",
+                "applications": [
+                    {
+                        "name": "tool",
+                        "osType": "Windows",
+                        "versions": [
+                            {
+                                "name": "1.0.0",
+                                "mediaLink": "https://127.0.0.1:9/none/pkg.zip?sig=x",
+                                "install": "install.cmd",
+                                "remove": "remove.cmd",
+                                "targetRegions": ["eastus", "westus2"],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    running = start_sandbox(tmp_path / "state", seed=yaml.safe_dump(seed), time_scale=0.005)
+    try:
+        world = json.loads((running.state_dir / "world.json").read_text())
+        by_type = {d["type"]: d for d in world["resources"] if "galleries" in d["type"]}
+        assert by_type["Microsoft.Compute/galleries"]["properties"]["provisioningState"] == (
+            "Succeeded"
+        )
+        app = by_type["Microsoft.Compute/galleries/applications"]
+        assert app["properties"]["supportedOSType"] == "Windows"
+        version = by_type["Microsoft.Compute/galleries/applications/versions"]
+        assert version["properties"]["provisioningState"] == "Failed"
+        regions = version["properties"]["publishingProfile"]["targetRegions"]
+        assert [r["name"] for r in regions] == ["East US", "West US 2"]
+    finally:
+        running.stop()

@@ -73,12 +73,9 @@ def _application(ctx: RequestContext) -> dict[str, Any]:
     return doc
 
 
-def _write(
-    ctx: RequestContext, doc: dict[str, Any], existing: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def _write(ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
+    """Store a new state of the resource (PUT replaces it whole, tags included)."""
     doc["_etag"] = new_etag()
-    if existing is not None and existing.get("tags") is not None and "tags" not in doc:
-        doc["tags"] = existing["tags"]
     return ctx.world.put(doc)
 
 
@@ -134,7 +131,7 @@ def put_gallery(ctx: RequestContext) -> Reply:
             raise conflict("Another operation on this gallery is in progress.")
         state = "Updating" if existing else "Creating"
         doc = models.gallery_doc(rid, name, ctx.subscription_id, body, state)
-        _write(ctx, doc, existing)
+        _write(ctx, doc)
         headers = _start(ctx, doc, GALLERY_SECONDS)
     return reply(public(doc), 200 if existing else 201, {**headers, **_etag_headers(doc)})
 
@@ -170,7 +167,7 @@ def put_application(ctx: RequestContext) -> Reply:
     with ctx.world.lock:
         existing = ctx.world.get(rid)
         ctx.check_preconditions(_etag(existing), existing is not None)
-        doc = _write(ctx, models.application_doc(rid, name, body, existing), existing)
+        doc = _write(ctx, models.application_doc(rid, name, body, existing))
     return reply(public(doc), 200 if existing else 201, _etag_headers(doc))
 
 
@@ -181,7 +178,7 @@ def patch_application(ctx: RequestContext) -> Reply:
     validation.check_tags(body)
     with ctx.world.lock:
         ctx.check_preconditions(doc.get("_etag"), True)
-        doc = _write(ctx, models.patch_application(doc, body), doc)
+        doc = _write(ctx, models.patch_application(doc, body))
     return reply(public(doc), 200, _etag_headers(doc))
 
 
@@ -255,7 +252,7 @@ def _write_version(
     check = _read_sources(source, _trust(ctx))
     with ctx.world.lock:
         seconds = _plan(ctx, doc, existing, now, check)
-        _write(ctx, doc, existing)
+        _write(ctx, doc)
         headers = _start(ctx, doc, seconds)
     return reply(
         models.version_view(doc, now, expand=False),
