@@ -22,8 +22,8 @@ $(NODE_STAMP): package.json
 	touch $@
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check pytask tests
-	$(BIN)/ruff format --check pytask tests
+	$(BIN)/ruff check pytask tests tools bench
+	$(BIN)/ruff format --check pytask tests tools bench
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
