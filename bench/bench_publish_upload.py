@@ -126,10 +126,13 @@ def run(state: Path) -> None:
         store.ensure_container(CONTAINER)
         data = state / "package.bin"
         write_file(data, SIZE_MB)
-        hashed: list[str] = []
-        hashing = measure(lambda: hashed.append(package.sha256_file(data)))
+        hashed: list[tuple[str, bytes]] = []
+        hashing = measure(lambda: hashed.append(package.digests(data)))
+        sha256, md5 = hashed[0]
         ours = measure(
-            lambda: store.upload(store.ref(CONTAINER, "ours/package.bin"), data, hashed[0], _quiet)
+            lambda: store.upload(
+                store.ref(CONTAINER, "ours/package.bin"), data, sha256, _quiet, md5
+            )
         )
         plain_client = BlobClient(
             store.account_url,
@@ -154,7 +157,7 @@ def _quiet(done: int, total: int) -> None:
 def report(hashing: Measure, ours: Measure, plain: Measure) -> None:
     rows = {
         "size_mb": SIZE_MB,
-        "sha256_seconds": round(hashing.seconds, 2),
+        "sha256_md5_seconds": round(hashing.seconds, 2),
         "publish_upload_seconds": round(ours.seconds, 2),
         "plain_upload_seconds": round(plain.seconds, 2),
         "ratio_publish_over_plain": round(ours.seconds / plain.seconds, 3),

@@ -261,7 +261,7 @@ def _upload_one(ctx: TaskContext, source: Source, ref: BlobRef, local: packaging
             ctx.progress(percent, "Uploading")
 
     ctx.log(f"Uploading to {ref.url}")
-    source.store.upload(ref, local.path, local.sha256, progress)
+    source.store.upload(ref, local.path, local.sha256, progress, local.md5)
     ctx.log(f"Uploaded {local.size} bytes")
     return "uploaded"
 

@@ -18,7 +18,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import yaml
 
-from pytask.tasks.publish import package
+from pytask.cloud import CloudSession
+from pytask.localrun import read_connection_file
+from pytask.tasks.publish import package, rules
+from pytask.tasks.publish.blobs import BlobStore
 from tests.conftest import RunningSandbox, start_sandbox
 from tests.helpers.agent_env import run_pytask
 from tests.helpers.vso import Output
@@ -111,6 +114,20 @@ def world_version(cloud: RunningSandbox, app: str, version: str) -> dict[str, An
     return dict(found[0])
 
 
+def blob_md5(cloud: RunningSandbox, url: str) -> bytes:
+    """The blob's Content-MD5, read with the connection's Entra identity."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in cloud.env.items():
+            patch.setenv(name, value)
+        session = CloudSession.from_connection(
+            read_connection_file(cloud.ready_file, None).connection
+        )
+        location = rules.blob_url(url)
+        store = BlobStore(session, location.account_url)
+        client = store.service.get_blob_client(location.container, location.blob)
+        return bytes(client.get_blob_properties().content_settings.content_md5)
+
+
 def leaked(out: Output, err: str, secret: str) -> bool:
     """Whether `secret` shows anywhere except in the setsecret command that masks it."""
     lines = [line for line in out.lines if not line.startswith("##vso[task.setsecret]")]
@@ -157,6 +174,7 @@ def test_publish_a_file_then_rerun_is_a_no_op(cloud: RunningSandbox, tmp_path: P
         assert not leaked(out, err, secret)
     assert not JWT.search(out.text + err)
 
+    assert blob_md5(cloud, outputs["packageBlobUrl"]) == package.digests(sources / "app.bin")[1]
     world = json.loads((cloud.state_dir / "world.json").read_text())
     [account] = [d for d in world["resources"] if d["id"].lower().endswith(f"/{ACCOUNT}")]
     assert account["properties"]["allowSharedKeyAccess"] is False  # Entra only, really

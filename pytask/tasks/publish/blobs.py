@@ -15,7 +15,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobClient, BlobSasPermissions, BlobServiceClient, generate_blob_sas
+from azure.storage.blob import (
+    BlobClient,
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContentSettings,
+    generate_blob_sas,
+)
 
 from pytask.cloud import CloudSession
 
@@ -102,9 +108,17 @@ class BlobStore:
             client.create_container()
 
     def upload(
-        self, ref: BlobRef, path: Path, sha256: str, progress: Callable[[int, int], None]
+        self,
+        ref: BlobRef,
+        path: Path,
+        sha256: str,
+        progress: Callable[[int, int], None],
+        md5: bytes = b"",
     ) -> None:
+        """Parallel block upload with a transactional MD5 per block; the whole file's MD5,
+        when given, becomes the blob's Content-MD5."""
         size = path.stat().st_size
+        settings = ContentSettings(content_md5=bytearray(md5) if md5 else None)
         with path.open("rb") as stream:
             self._client(ref).upload_blob(
                 stream,
@@ -112,6 +126,7 @@ class BlobStore:
                 overwrite=True,
                 max_concurrency=CONCURRENCY,
                 validate_content=True,
+                content_settings=settings,
                 metadata={SHA256_METADATA: sha256},
                 progress_hook=lambda done, total: progress(done, total or size),
             )

@@ -29,14 +29,26 @@ class Package:
     sha256: str
     size: int
     zipped_from: Path | None = None  # the folder it was made from
+    md5: bytes = b""  # stored as the blob's Content-MD5 for downstream integrity checks
+
+
+def digests(path: Path) -> tuple[str, bytes]:
+    """SHA-256 (hex) and MD5 (raw) of a file, in one streamed pass."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            sha.update(chunk)
+            md5.update(chunk)
+    return sha.hexdigest(), md5.digest()
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digests(path)[0]
+
+
+def _package(path: Path, zipped_from: Path | None = None) -> Package:
+    sha, md5 = digests(path)
+    return Package(path, sha, path.stat().st_size, zipped_from, md5)
 
 
 def _entries(folder: Path) -> list[tuple[str, Path]]:
@@ -81,5 +93,5 @@ def prepare(source: Path, work_dir: Path, archive_name: str) -> Package:
         work_dir.mkdir(parents=True, exist_ok=True)
         target = work_dir / archive_name
         zip_folder(source, target)
-        return Package(target, sha256_file(target), target.stat().st_size, zipped_from=source)
-    return Package(source, sha256_file(source), source.stat().st_size)
+        return _package(target, zipped_from=source)
+    return _package(source)
