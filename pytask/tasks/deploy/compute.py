@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import HttpResponseError
-from azure.core.polling import LROPoller
 
 from pytask.agent import TaskError
 from pytask.cloud.arm import ArmClient
@@ -31,9 +30,12 @@ Mutation = Callable[[Profile], "Profile | None"]
 
 @dataclass
 class Write:
-    """A write that was sent: its poller, and the model it was computed from."""
+    """A write ComputeRP accepted, and the profile it was computed from.
 
-    poller: LROPoller[Any]
+    The operation it starts is not awaited: the instance views (and, for scale sets, the
+    provisioning state) are what the rollout watches, at its own pace.
+    """
+
     before: Profile
     after: Profile
     conflicts: int
@@ -106,17 +108,15 @@ class Compute:
                 return None
             etag = str(model.get("etag", ""))
             try:
-                poller = self._send(resource_id, model, after, etag)
+                self._send(resource_id, model, after, etag)
             except HttpResponseError as exc:
                 if exc.status_code == 412 and attempt < MAX_CONFLICT_RETRIES:
                     continue
                 raise
-            return Write(poller, before, after, attempt)
+            return Write(before, after, attempt)
         raise AssertionError("unreachable")
 
-    def _send(
-        self, resource_id: str, model: dict[str, Any], profile: Profile, etag: str
-    ) -> LROPoller[Any]:
+    def _send(self, resource_id: str, model: dict[str, Any], profile: Profile, etag: str) -> None:
         headers = {"If-Match": etag} if etag else {}
         if is_scale_set(resource_id):
             # The scale-set update (PATCH) model of older SDKs has no applicationProfile:
@@ -124,13 +124,15 @@ class Compute:
             body = copy.deepcopy(model)
             body.pop("etag", None)
             body["properties"]["virtualMachineProfile"]["applicationProfile"] = profile
-            return self.arm.begin("PUT", resource_id, COMPUTE_API, body=body, headers=headers)
+            self.arm.request("PUT", resource_id, COMPUTE_API, body=body, headers=headers)
+            return
         patch = {"properties": {"applicationProfile": profile}}
-        return self.arm.begin("PATCH", resource_id, COMPUTE_API, body=patch, headers=headers)
+        self.arm.request("PATCH", resource_id, COMPUTE_API, body=patch, headers=headers)
 
-    def manual_upgrade(self, scale_set_id: str, instance_ids: list[str]) -> LROPoller[Any]:
+    def manual_upgrade(self, scale_set_id: str, instance_ids: list[str]) -> None:
+        """Start upgrading these instances to the latest model (watched via instance views)."""
         body = {"instanceIds": instance_ids}
-        return self.arm.begin("POST", f"{scale_set_id}/manualupgrade", COMPUTE_API, body=body)
+        self.arm.request("POST", f"{scale_set_id}/manualupgrade", COMPUTE_API, body=body)
 
 
 def _relative(link: str) -> str:
@@ -138,14 +140,3 @@ def _relative(link: str) -> str:
     parts = urlsplit(link)
     query = "&".join(q for q in parts.query.split("&") if not q.lower().startswith("api-version="))
     return parts.path + (f"?{query}" if query else "")
-
-
-def wait(poller: LROPoller[Any], timeout: float) -> str | None:
-    """Wait for an operation; its error message if it failed (None when it succeeded)."""
-    try:
-        poller.result(timeout=max(1.0, timeout))
-    except HttpResponseError as exc:
-        return exc.message or str(exc)
-    if not poller.done():
-        return "the operation did not finish in time"
-    return None

@@ -75,8 +75,16 @@ def batches(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def poll(check: Callable[[], bool], deadline: Deadline, waiting_for: str) -> None:
-    """Call `check` until it says done, backing off from a quarter second to ten seconds."""
+def poll(
+    check: Callable[[], bool], deadline: Deadline, waiting_for: str, expected: float = 0.0
+) -> None:
+    """Call `check` until it says done, backing off from a quarter second to ten seconds.
+
+    `expected`: how long this is likely to take (learned from the previous batch); the first
+    look comes a little before that, so a long install costs a few requests, not dozens.
+    """
+    if expected > 0:
+        time.sleep(min(0.8 * expected, max(0.0, deadline.left())))
     delay = POLL_START
     while not check():
         deadline.check(waiting_for)
@@ -101,6 +109,8 @@ class Rollout:
     stopped: str | None = None  # why the rollout stopped early
     done_units: int = 0
     _batch_number: int = 0
+    # How long the last batch that changed something took to settle (seconds).
+    _typical: float = 0.0
 
     # --- common ------------------------------------------------------------------------
     def _mutation(self, target: Target) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
@@ -167,16 +177,15 @@ class Rollout:
         groups = batches(vms, self.batch_size(len(vms)))
         for index, batch in enumerate(groups):
             with self._group(", ".join(t.name for t in batch)):
-                for target in batch:
-                    self._write(target)
+                wrote = [self._write(target) is not None for target in batch]
                 # The instance views are the truth about each install: they are polled
                 # directly rather than waiting on each update's operation.
-                self._record(self._vm_results(batch))
+                self._record(self._vm_results(batch, changed=any(wrote)))
             if not self._after_batch(index == len(groups) - 1):
                 return False
         return True
 
-    def _vm_results(self, vms: Sequence[Target]) -> list[InstanceResult]:
+    def _vm_results(self, vms: Sequence[Target], changed: bool) -> list[InstanceResult]:
         found: dict[str, status.AppResult] = {}
 
         def check() -> bool:
@@ -190,8 +199,16 @@ class Rollout:
                     found[target.id] = result
             return len(found) == len(vms)
 
-        poll(check, self.deadline, "the VM application status of " + _names(vms))
+        self._timed(check, "the VM application status of " + _names(vms), changed)
         return [self._result(t, t.name, found[t.id]) for t in vms]
+
+    def _timed(self, check: Callable[[], bool], waiting_for: str, changed: bool) -> None:
+        """Poll until done; batches that changed something teach the next one how long
+        installs take."""
+        started = time.monotonic()
+        poll(check, self.deadline, waiting_for, self._typical if changed else 0.0)
+        if changed:
+            self._typical = time.monotonic() - started
 
     def _result(self, target: Target, instance: str, result: status.AppResult) -> InstanceResult:
         previous, new = self._versions(target)
@@ -209,27 +226,29 @@ class Rollout:
         with self._group(f"{target.name} ({target.upgrade_mode} upgrade policy)"):
             if mode == "rolling" and write is not None:
                 self._follow_rolling(target)
-            self._record(self._scale_set_results(target, None))
+            self._record(self._scale_set_results(target, None, changed=False))
         return self._after_batch(True)
 
     def _manual(self, target: Target) -> bool:
         want = expected_version(self.plan.wanted(target))
-        pending = [
-            i
-            for i in self.compute.instances(target.id)
-            if not _settled(i, self.plan.application, want)
-        ]
+        instances = self.compute.instances(target.id)
+        pending = [i for i in instances if not _settled(i, self.plan.application, want)]
         if not pending:
             with self._group(f"{target.name}: every instance already runs the wanted model"):
-                self._record(self._scale_set_results(target, None))
+                self._record(self._scale_set_results(target, None, changed=False))
             return self._after_batch(True)
-        groups = batches(pending, self.batch_size(len(pending)))
+        if len(pending) < len(instances):
+            self.ctx.log(
+                f"{target.name}: {len(instances) - len(pending)} instance(s) already run the "
+                f"wanted model; upgrading the other {len(pending)}."
+            )
+        groups = batches(pending, self.batch_size(len(instances)))
         for index, batch in enumerate(groups):
             ids = [str(i["instanceId"]) for i in batch]
             with self._group(f"{target.name} instances {', '.join(ids)}"):
                 self.compute.manual_upgrade(target.id, ids)
                 self.writes += 1
-                self._record(self._scale_set_results(target, set(ids)))
+                self._record(self._scale_set_results(target, set(ids), changed=True))
             if not self._after_batch(index == len(groups) - 1):
                 return False
         return True
@@ -268,7 +287,9 @@ class Rollout:
 
         poll(check, self.deadline, f"the rolling upgrade of {target.name}")
 
-    def _scale_set_results(self, target: Target, only: set[str] | None) -> list[InstanceResult]:
+    def _scale_set_results(
+        self, target: Target, only: set[str] | None, changed: bool
+    ) -> list[InstanceResult]:
         """Results of the instances (all, or `only` these ids) once each has settled; in a
         Rolling scale set, instances the platform did not reach are reported as not updated."""
         want = expected_version(self.plan.wanted(target))
@@ -296,13 +317,19 @@ class Rollout:
             wanted = len(only) if only is not None else len(instances)
             return len(found) >= wanted
 
-        poll(check, self.deadline, f"the instances of {target.name}")
-        return sorted(found.values(), key=lambda r: r.instance)
+        self._timed(check, f"the instances of {target.name}", changed)
+        return sorted(found.values(), key=lambda r: _instance_order(r.instance))
 
     def _rolling_over(self, target: Target) -> bool:
         latest = self.compute.rolling_latest(target.id) or {}
         code = ((latest.get("properties") or {}).get("runningStatus") or {}).get("code")
         return code not in (None, "RollingForward")
+
+
+def _instance_order(name: str) -> tuple[str, int]:
+    """`ss_10` after `ss_9`: scale-set instance names end with their instance id."""
+    head, _, number = name.rpartition("_")
+    return (head, int(number)) if number.isdigit() else (name, -1)
 
 
 def _settled(instance: dict[str, Any], application: str, want: str | None) -> bool:
