@@ -29,17 +29,23 @@ def main(argv: list[str]) -> int:
         if args.time_scale < 0:
             print("pytask sandbox: --time-scale must be >= 0", file=sys.stderr)
             return 2
+        from pytask.sandbox.core.errors import ArmError
+        from pytask.sandbox.core.faults import FaultConfigError
+        from pytask.sandbox.core.seed import SeedError
         from pytask.sandbox.server import ServeOptions, serve
 
-        return serve(
-            ServeOptions(
-                port=args.port,
-                state_dir=args.state,
-                ready_file=args.ready_file,
-                seed=args.seed,
-                faults=args.faults,
-                time_scale=args.time_scale,
-                page_size=args.page_size,
-            )
+        options = ServeOptions(
+            port=args.port,
+            state_dir=args.state,
+            ready_file=args.ready_file,
+            seed=args.seed,
+            faults=args.faults,
+            time_scale=args.time_scale,
+            page_size=args.page_size,
         )
+        try:
+            return serve(options)
+        except (FaultConfigError, SeedError, ArmError, OSError) as error:
+            print(f"pytask sandbox: {error}", file=sys.stderr)
+            return 2
     return 2

@@ -25,7 +25,7 @@ from pytask.sandbox.core.http import ReadyServer, ResettableH11Protocol
 from pytask.sandbox.core.persistence import JsonLines, read_json, write_json_atomic
 from pytask.sandbox.core.provider import Provider, Runtime
 from pytask.sandbox.core.registry import load_providers
-from pytask.sandbox.core.seed import apply_seed, load_seed
+from pytask.sandbox.core.seed import apply_seed, check_sections, load_seed
 from pytask.sandbox.core.tls import TlsFiles, ensure_tls
 from pytask.sandbox.core.world import World
 from pytask.sandbox.identity import connections
@@ -142,6 +142,7 @@ def serve(options: ServeOptions) -> int:
     sock = bind(options.port)
     set_endpoints(world, sock.getsockname()[1])
     faults = FaultEngine(JsonLines(state_dir / "faults.jsonl"), source=options.faults)
+    faults.load()
     dispatcher = Dispatcher(
         world=world,
         providers=providers,
@@ -152,11 +153,14 @@ def serve(options: ServeOptions) -> int:
         state_file=state_dir / WORLD_FILE,
         page_size=options.page_size,
     )
+    seed = load_seed(options.seed) if fresh and options.seed is not None else None
+    if seed is not None:
+        check_sections(seed, providers)
     stops: list[Callable[[], None]] = []
     try:
         stops = start_hooks(providers, runtime(world, state_dir, tls))
-        if fresh and options.seed is not None:
-            apply_seed(load_seed(options.seed), providers, dispatcher)
+        if seed is not None:
+            apply_seed(seed, providers, dispatcher)
         dispatcher.persist(force=True)
         config = uvicorn.Config(
             build_app(dispatcher),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -191,9 +192,27 @@ class FaultEngine:
         mtime = self.source.stat().st_mtime
         if mtime != self._mtime:
             self._mtime = mtime
-            document = yaml.safe_load(self.source.read_text(encoding="utf-8"))
+            try:
+                document = yaml.safe_load(self.source.read_text(encoding="utf-8"))
+                rules = parse_rules(document)
+            except (yaml.YAMLError, FaultConfigError, ValueError) as error:
+                # A half-edited file must not take the sandbox down: keep the last good rules.
+                print(f"sandbox: faults file {self.source} ignored: {error}", file=sys.stderr)
+                return
+            self.rules = rules
+            self.sections = _sections(document)
+
+    def load(self) -> None:
+        """Read the faults file now, raising on an invalid one (for startup)."""
+        if self.source is None:
+            return
+        if not self.source.exists():
+            raise FaultConfigError(f"faults file {self.source} does not exist")
+        document = yaml.safe_load(self.source.read_text(encoding="utf-8"))
+        with self._lock:
             self.rules = parse_rules(document)
             self.sections = _sections(document)
+            self._mtime = self.source.stat().st_mtime
 
     def pick(self, method: str, path: str, operation: str, request_id: str) -> Fault | None:
         with self._lock:

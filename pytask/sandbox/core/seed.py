@@ -83,15 +83,21 @@ def load_seed(path: Path) -> Mapping[str, Any]:
     return document
 
 
+def check_sections(document: Mapping[str, Any], providers: Sequence[Provider]) -> None:
+    """Every section must belong to a provider (a typo would otherwise be silently ignored)."""
+    known = {p.seed_key for p in providers if p.seed_key and p.seed}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise SeedError(
+            f"seed sections {unknown} are not handled by any provider (known: {sorted(known)})"
+        )
+
+
 def apply_seed(
     document: Mapping[str, Any], providers: Sequence[Provider], dispatcher: Dispatcher
 ) -> None:
+    check_sections(document, providers)
     by_key = {p.seed_key: p for p in providers if p.seed_key and p.seed}
-    unknown = sorted(set(document) - set(by_key))
-    if unknown:
-        raise SeedError(
-            f"seed sections {unknown} are not handled by any provider (known: {sorted(by_key)})"
-        )
     seeder = InProcessSeeder(dispatcher)
     for provider in sorted(by_key.values(), key=lambda p: p.seed_order):
         key = provider.seed_key
