@@ -123,6 +123,15 @@ def test_get_subscription(sandbox: RunningSandbox) -> None:
     assert response.json()["tenantId"] == sandbox["tenant_id"]
 
 
+def test_list_locations(sandbox: RunningSandbox) -> None:
+    path = f"/subscriptions/{sandbox['subscription_id']}/locations"
+    response = _call(sandbox, "GET", path, {"api-version": "2022-12-01"})
+    assert response.status_code == 200
+    eastus = next(v for v in response.json()["value"] if v["name"] == "eastus")
+    assert eastus["displayName"] == "East US"
+    assert eastus["id"] == f"{path}/eastus"
+
+
 def test_force_delete_resource_group(sandbox: RunningSandbox) -> None:
     example = _example("ForceDeleteVMsAndVMSSInResourceGroup.json")
     parameters = example["parameters"]

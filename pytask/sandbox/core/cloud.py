@@ -18,6 +18,17 @@ LOCATIONS = (
     "uksouth",
 )
 DEFAULT_LOCATION = "eastus"
+# name -> (display name, geography group), as Subscriptions_ListLocations reports them.
+LOCATION_NAMES = {
+    "eastus": ("East US", "US"),
+    "eastus2": ("East US 2", "US"),
+    "westus2": ("West US 2", "US"),
+    "westus3": ("West US 3", "US"),
+    "centralus": ("Central US", "US"),
+    "northeurope": ("North Europe", "Europe"),
+    "westeurope": ("West Europe", "Europe"),
+    "uksouth": ("UK South", "UK"),
+}
 
 # The Azure DevOps organization and project the sandbox's service connections live in.
 DEVOPS_ORGANIZATION = "sandbox-org"

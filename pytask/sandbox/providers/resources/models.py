@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from pytask.sandbox.core.arm import RESOURCE_GROUP_TYPE, resource_group_id
+from pytask.sandbox.core.cloud import LOCATION_NAMES
 from pytask.sandbox.core.world import World, public
 
 SUBSCRIPTION_NAME = "Sandbox Subscription"
@@ -36,6 +37,25 @@ def subscription(world: World) -> dict[str, Any]:
         "managedByTenants": [],
         "tags": {},
     }
+
+
+def locations(world: World) -> list[dict[str, Any]]:
+    sub = world.subscription_id
+    return [
+        {
+            "id": f"/subscriptions/{sub}/locations/{name}",
+            "name": name,
+            "type": "Region",
+            "displayName": display,
+            "regionalDisplayName": f"({geography}) {display}",
+            "metadata": {
+                "regionType": "Physical",
+                "regionCategory": "Recommended",
+                "geographyGroup": geography,
+            },
+        }
+        for name, (display, geography) in LOCATION_NAMES.items()
+    ]
 
 
 def invalid_rg_name_chars(name: str) -> str:

@@ -27,6 +27,10 @@ def list_subscriptions(ctx: RequestContext) -> dict[str, Any]:
     return ctx.page([models.subscription(ctx.world)])
 
 
+def list_locations(ctx: RequestContext) -> dict[str, Any]:
+    return {"value": models.locations(ctx.world)}
+
+
 def get_subscription(ctx: RequestContext) -> dict[str, Any]:
     return models.subscription(ctx.world)
 

@@ -107,6 +107,14 @@ PROVIDER = Provider(
         ),
         Route(
             "GET",
+            SUB + "/locations",
+            responses.list_locations,
+            "subscriptions",
+            "Subscriptions_ListLocations",
+            action="Microsoft.Resources/subscriptions/locations/read",
+        ),
+        Route(
+            "GET",
             SUB + "/resourcegroups",
             responses.list_resource_groups,
             "resourceGroups",
