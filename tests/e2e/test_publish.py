@@ -134,11 +134,26 @@ def leaked(out: Output, err: str, secret: str) -> bool:
     return secret in "\n".join(lines) or secret in err
 
 
-def test_publish_a_file_then_rerun_is_a_no_op(cloud: RunningSandbox, tmp_path: Path) -> None:
-    sources = tmp_path / "s"
+@pytest.fixture(scope="module")
+def published(
+    cloud: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Output, str, list[dict[str, Any]]]:
+    """A first publish from a file (application created), shared by the tests that build on
+    it: (sources, output, stderr, requests)."""
+    root = tmp_path_factory.mktemp("published")
+    sources = root / "s"
     sources.mkdir()
     (sources / "app.bin").write_bytes(b"release one\n" * 1000)
-    out, err, requests = publish(cloud, sources, tmp_path / "w1", base_inputs("fileapp"))
+    out, err, requests = publish(cloud, sources, root / "w1", base_inputs("fileapp"))
+    return sources, out, err, requests
+
+
+def test_publish_a_file_then_rerun_is_a_no_op(
+    cloud: RunningSandbox,
+    published: tuple[Path, Output, str, list[dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    sources, out, err, requests = published
     assert out.result == "Succeeded", out.errors
     outputs = out.outputs
     expected_sha = package.sha256_file(sources / "app.bin")
@@ -345,16 +360,15 @@ def test_wait_for_replication_false_returns_while_replicating(
 
 
 def test_publish_an_existing_blob_with_a_configuration(
-    cloud: RunningSandbox, tmp_path: Path
+    cloud: RunningSandbox,
+    published: tuple[Path, Output, str, list[dict[str, Any]]],
+    tmp_path: Path,
 ) -> None:
+    _, first, _, _ = published
+    assert first.result == "Succeeded", first.errors
     sources = tmp_path / "s"
     sources.mkdir()
-    (sources / "app.bin").write_bytes(b"uploaded by an earlier step")
     (sources / "agent.json").write_text('{"level": "info"}')
-    first, _, _ = publish(
-        cloud, sources, tmp_path / "w1", base_inputs("srcapp", targetRegions="westeurope")
-    )
-    assert first.result == "Succeeded", first.errors
     blob_url = first.outputs["packageBlobUrl"]
     inputs = base_inputs(
         "urlapp",
