@@ -8,14 +8,17 @@ bytes are there) -> read-only SAS -> version created -> replication awaited -> o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.core.polling import LROPoller
 
 from pytask.agent import TaskContext, TaskError, run_task
-from pytask.cloud import CloudSession
+from pytask.cloud import CloudConfigError, CloudSession
 from pytask.tasks.publish import gallery as gallery_ops
 from pytask.tasks.publish import package as packaging
 from pytask.tasks.publish import replication as waiting
@@ -44,6 +47,36 @@ class Source:
 
 def body(ctx: TaskContext) -> None:
     spec = read_spec(ctx)
+    with azure_errors():
+        _run(ctx, spec)
+
+
+@contextmanager
+def azure_errors() -> Iterator[None]:
+    """Azure's own refusals as task failures with Azure's words, not as crashes."""
+    try:
+        yield
+    except CloudConfigError as exc:
+        raise TaskError(str(exc)) from None
+    except ClientAuthenticationError as exc:
+        raise TaskError(
+            f"The service connection could not authenticate: {exc.message}. Check the "
+            "connection's credentials and that it is allowed in this tenant."
+        ) from None
+    except HttpResponseError as exc:
+        code = exc.error.code if exc.error is not None else ""
+        hint = (
+            " The connection's identity lacks a role: it needs Contributor on the gallery and "
+            "Storage Blob Data Contributor on the storage account."
+            if exc.status_code == 403
+            else ""
+        )
+        raise TaskError(
+            f"Azure answered {exc.status_code} {code or exc.reason}: {exc.message}{hint}"
+        ) from None
+
+
+def _run(ctx: TaskContext, spec: PublishSpec) -> None:
     deadline = waiting.Deadline(spec.timeout_minutes)
     session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
     gallery = gallery_ops.Gallery(session.compute(), spec)

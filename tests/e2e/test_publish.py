@@ -393,3 +393,16 @@ def test_publish_an_existing_blob_with_a_configuration(
     assert not leaked(out, err, config_sig)
     # The package blob was given: only the configuration was uploaded, and nothing re-uploaded.
     assert any(w.endswith("/versions/1.0.0") for w in writes(requests))
+
+
+def test_missing_gallery_is_a_clear_failure(cloud: RunningSandbox, tmp_path: Path) -> None:
+    sources = tmp_path / "s"
+    sources.mkdir()
+    (sources / "app.bin").write_bytes(b"x")
+    out, _, requests = publish(
+        cloud, sources, tmp_path / "w", base_inputs("any", galleryName="nosuchgallery")
+    )
+    assert out.result == "Failed"
+    [message] = out.errors
+    assert "The gallery 'nosuchgallery' does not exist" in message
+    assert writes(requests) == []
