@@ -50,6 +50,17 @@ SEED = base_seed(
             {"name": "ss-auto", "resourceGroup": RG, "instances": 2, "upgradePolicy": "Automatic"},
             {"name": "ss-fail", "resourceGroup": RG, "instances": 4},
             {"name": "ss-conc", "resourceGroup": RG, "instances": 1},
+            {"name": "ss-crash", "resourceGroup": RG, "instances": 3},
+            {
+                "name": "ss-rollfail",
+                "resourceGroup": RG,
+                "instances": 4,
+                "upgradePolicy": "Rolling",
+                "rollingUpgradePolicy": {
+                    "maxBatchInstancePercent": 25,
+                    "maxUnhealthyUpgradedInstancePercent": 20,
+                },
+            },
         ],
     }
 )
@@ -408,3 +419,65 @@ def test_bad_inputs_fail_before_any_write(
     errors = " ".join(c.message for c in out.commands if c.name == "task.logissue")
     assert problem in errors, errors
     assert puts(sandbox, before) == []
+
+
+def test_rerun_after_a_crash_completes_the_remaining_instances(world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = world
+    target = sandbox.vmss_id("ss-crash")
+    version = sandbox.version_id("webapp", "1.0.0")
+    # What a run killed after its first batch leaves behind: the model changed, instance 0 done.
+    model = arm.get(target)
+    model["properties"]["virtualMachineProfile"]["applicationProfile"] = {
+        "galleryApplications": [
+            {
+                "packageReferenceId": version,
+                "treatFailureAsDeploymentFailure": True,
+                "enableAutomaticUpgrade": False,
+            }
+        ]
+    }
+    arm.put(target, model, **{"If-Match": model["etag"]})
+    arm.client.request("POST", target + "/manualupgrade", "2025-04-01", body={"instanceIds": ["0"]})
+    before = len(sandbox.requests())
+    out = run_deploy(
+        sandbox, {"targets": target, "applicationVersionId": version, "batchSize": "1"}
+    )
+    assert result(out) == "Succeeded", out.text[-3000:]
+    assert "1 instance(s) already run the wanted model; upgrading the other 2" in out.text
+    writes = puts(sandbox, before)
+    assert [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in writes] == [
+        ("POST", "manualupgrade"),
+        ("POST", "manualupgrade"),
+    ]
+    instances = arm.get(target + "/virtualMachines")["value"]
+    assert all(i["properties"]["latestModelApplied"] for i in instances)
+
+
+def test_platform_faulting_a_rolling_upgrade_fails_and_rolls_back(
+    world: tuple[Sandbox, Arm],
+) -> None:
+    sandbox, arm = world
+    target = sandbox.vmss_id("ss-rollfail")
+    before = gallery_apps(arm, target)
+    sandbox.set_faults(
+        {
+            "rules": [],
+            "vmApplicationFailures": [{"instances": ["ss-rollfail/1"], "version": "2.0.0"}],
+        }
+    )
+    try:
+        out = run_deploy(
+            sandbox,
+            {
+                "targets": target,
+                "applicationVersionId": sandbox.version_id("webapp", "2.0.0"),
+                "maxFailures": "3",
+            },
+        )
+    finally:
+        sandbox.set_faults({"rules": []})
+    assert result(out) == "Failed", out.text[-3000:]
+    assert "the platform stopped the rolling upgrade of ss-rollfail: Faulted" in out.text
+    assert "ss-rollfail rolling upgrade Faulted: 1 succeeded, 1 failed" in out.text
+    assert "##[group]Rollback" in out.text
+    assert gallery_apps(arm, target) == before

@@ -223,10 +223,15 @@ class Rollout:
             if write is not None:
                 self._settle(target)
             return self._manual(target)
+        halted = None
         with self._group(f"{target.name} ({target.upgrade_mode} upgrade policy)"):
             if mode == "rolling" and write is not None:
-                self._follow_rolling(target)
+                halted = self._follow_rolling(target)
             self._record(self._scale_set_results(target, None, changed=False))
+        if halted is not None:
+            self.stopped = f"the platform stopped the rolling upgrade of {target.name}: {halted}"
+            self.ctx.log(f"Stopping the rollout: {self.stopped}.")
+            return False
         return self._after_batch(True)
 
     def _manual(self, target: Target) -> bool:
@@ -263,8 +268,10 @@ class Rollout:
 
         poll(check, self.deadline, f"the model update of {target.name}")
 
-    def _follow_rolling(self, target: Target) -> None:
+    def _follow_rolling(self, target: Target) -> str | None:
+        """Report the platform's rolling upgrade until it ends; why it stopped, if it did."""
         seen: list[Any] = [None]
+        halted: list[str] = []
 
         def check() -> bool:
             latest = self.compute.rolling_latest(target.id) or {}
@@ -280,12 +287,14 @@ class Rollout:
                     f"{progress.get('inProgressInstanceCount', 0)} in progress, "
                     f"{progress.get('pendingInstanceCount', 0)} pending"
                 )
-            if code in ("Faulted", "Cancelled"):
+            if code in ("Faulted", "Cancelled") and not halted:
                 error = (props.get("error") or {}).get("message", "")
+                halted.append(f"{code}. {error}".strip())
                 self.ctx.log(f"{target.name}: the platform stopped the rolling upgrade: {error}")
             return bool(code) and code != "RollingForward"
 
         poll(check, self.deadline, f"the rolling upgrade of {target.name}")
+        return halted[0] if halted else None
 
     def _scale_set_results(
         self, target: Target, only: set[str] | None, changed: bool
