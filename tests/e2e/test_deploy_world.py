@@ -1,24 +1,22 @@
 """A sandbox world for DeployVmApp tests and the deploy bench: the server as a child process,
 gallery versions published through ARM (package blob uploaded to Azurite, SAS mediaLink), and
-helpers to read targets back. The tests at the bottom check the world itself.
+helpers to read targets back. (The provider itself is tested in tests/sandbox/test_vm_*.py.)
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.conftest import RunningSandbox
@@ -202,66 +200,3 @@ def puts(sandbox: Sandbox, since: int = 0) -> list[dict[str, Any]]:
         and "/galleries/" not in r["path"].lower()
         and (r.get("principal") or {}).get("appid") != "pytask-sandbox-seed"
     ]
-
-
-# --- checks of the world itself ----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Arm]]:
-    seed = base_seed(
-        {
-            "virtualMachines": [{"name": "vm-1", "resourceGroup": RG}],
-            "scaleSets": [{"name": "ss-1", "resourceGroup": RG, "instances": 2}],
-        }
-    )
-    sandbox = start_sandbox(tmp_path_factory.mktemp("world"), seed, time_scale=0.01)
-    try:
-        yield sandbox, Arm(sandbox)
-    finally:
-        sandbox.stop()
-
-
-@pytest.mark.e2e
-def test_seeded_vm_and_scale_set_answer_like_computerp(small_world: tuple[Sandbox, Arm]) -> None:
-    sandbox, arm = small_world
-    vm = arm.get(sandbox.vm_id("vm-1"))
-    assert vm["properties"]["provisioningState"] == "Succeeded"
-    assert vm["etag"].startswith('"')
-    instances = arm.get(sandbox.vmss_id("ss-1") + "/virtualMachines")["value"]
-    assert [i["instanceId"] for i in instances] == ["0", "1"]
-    assert all(i["properties"]["latestModelApplied"] for i in instances)
-
-
-@pytest.mark.e2e
-def test_vm_install_reports_through_the_instance_view(small_world: tuple[Sandbox, Arm]) -> None:
-    sandbox, arm = small_world
-    version = publish_version(sandbox, arm, "webapp", "1.0.0")
-    arm.patch(
-        sandbox.vm_id("vm-1"),
-        {"properties": {"applicationProfile": {"galleryApplications": [
-            {"packageReferenceId": version, "treatFailureAsDeploymentFailure": True}]}}},
-    )  # fmt: skip
-    arm.settle(sandbox.vm_id("vm-1"))
-    view = arm.get(sandbox.vm_id("vm-1") + "/instanceView")
-    extension = next(e for e in view["extensions"] if e["name"] == "VMAppExtension")
-    status = extension["statuses"][0]
-    assert status["message"].startswith("Enable succeeded: ")
-    state = json.loads(status["message"].removeprefix("Enable succeeded: "))
-    assert state["CurrentState"] == [
-        {"applicationName": "webapp", "version": "1.0.0", "result": "Install SUCCESS"}
-    ]
-
-
-@pytest.mark.e2e
-def test_stale_etag_is_refused(small_world: tuple[Sandbox, Arm]) -> None:
-    from azure.core.exceptions import HttpResponseError
-
-    sandbox, arm = small_world
-    model = arm.get(sandbox.vmss_id("ss-1"))
-    arm.put(sandbox.vmss_id("ss-1"), model, **{"If-Match": model["etag"]})
-    with pytest.raises(HttpResponseError) as refused:
-        arm.put(sandbox.vmss_id("ss-1"), model, **{"If-Match": model["etag"]})
-    assert refused.value.status_code == 412
-
-
-if __name__ == "__main__":  # pragma: no cover - manual exploration
-    sys.exit(pytest.main([__file__, "-q"]))
