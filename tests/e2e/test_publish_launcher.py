@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,45 +51,46 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     state = tmp_path_factory.mktemp("launcher-sandbox") / "state"
-    return start_sandbox(state, seed=yaml.safe_dump(SEED), time_scale=0.005)
+    running = start_sandbox(state, seed=yaml.safe_dump(SEED), time_scale=0.005)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def test_packaged_task_publishes(staged: Path, cloud: RunningSandbox, tmp_path: Path) -> None:
-    try:
-        endpoint = endpoint_from_json(cloud["connection"])
-        env = agent_environ(
-            staged / "task.json",
-            tmp_path,
-            inputs={
-                "azureSubscription": endpoint.id,
-                "resourceGroup": "rg-launch",
-                "galleryName": "launchgal",
-                "applicationName": "launched",
-                "version": "0.1.0",
-                "osType": "Linux",
-                "package": "pkg.tgz",
-                "storageAccount": "launchpkgs",
-                "storageContainer": "packages",
-                "installCommand": "tar xzf launched -C /opt",
-                "removeCommand": "rm -rf /opt/launched",
-            },
-            endpoints=(endpoint,),
-            base={
-                **{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
-                **cloud.env,
-            },
-        )
-        (tmp_path / "s" / "pkg.tgz").write_bytes(b"\x1f\x8b" + b"packaged" * 100)
-        env["PYTASK_PYTHON"] = sys.executable
-        env.pop("PYTASK_TASK_JSON", None)  # the launcher names its own task.json
-        code, out, err = run_subprocess(["node", str(staged / "launcher.js")], env)
-        assert code == 0, err
-        assert out.result == "Succeeded", (out.errors, err)
-        assert out.outputs["replicationState"] == "Completed"
-        assert out.outputs["applicationVersionId"].endswith("/applications/launched/versions/0.1.0")
-        staged_json = json.loads((staged / "task.json").read_text())
-        assert staged_json["name"] == "PublishVmApp"
-    finally:
-        cloud.stop()
+    endpoint = endpoint_from_json(cloud["connection"])
+    env = agent_environ(
+        staged / "task.json",
+        tmp_path,
+        inputs={
+            "azureSubscription": endpoint.id,
+            "resourceGroup": "rg-launch",
+            "galleryName": "launchgal",
+            "applicationName": "launched",
+            "version": "0.1.0",
+            "osType": "Linux",
+            "package": "pkg.tgz",
+            "storageAccount": "launchpkgs",
+            "storageContainer": "packages",
+            "installCommand": "tar xzf launched -C /opt",
+            "removeCommand": "rm -rf /opt/launched",
+        },
+        endpoints=(endpoint,),
+        base={
+            **{k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ},
+            **cloud.env,
+        },
+    )
+    (tmp_path / "s" / "pkg.tgz").write_bytes(b"\x1f\x8b" + b"packaged" * 100)
+    env["PYTASK_PYTHON"] = sys.executable
+    env.pop("PYTASK_TASK_JSON", None)  # the launcher names its own task.json
+    code, out, err = run_subprocess(["node", str(staged / "launcher.js")], env)
+    assert code == 0, err
+    assert out.result == "Succeeded", (out.errors, err)
+    assert out.outputs["replicationState"] == "Completed"
+    assert out.outputs["applicationVersionId"].endswith("/applications/launched/versions/0.1.0")
+    staged_json = json.loads((staged / "task.json").read_text())
+    assert staged_json["name"] == "PublishVmApp"
