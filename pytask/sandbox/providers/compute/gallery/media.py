@@ -1,13 +1,14 @@
 """Reading a version's source blob, as GalleryRP does before it replicates.
 
-The sandbox really fetches `mediaLink` (HTTPS GET with whatever SAS the URL carries), streaming
-and discarding the bytes, so an expired, wrong-permission or missing blob fails the version the
-way it fails in Azure. The URL's query (the SAS) never appears in a message.
+The sandbox really fetches `mediaLink` (HTTPS GET with whatever SAS the URL carries), so an
+expired, wrong-permission or missing blob fails the version the way it fails in Azure. Handlers
+run under the world lock, so only the first megabytes are read (the answer to the GET is what
+decides readability) and the rest is left unread: a multi-GB package does not stall the sandbox.
+The URL's query (the SAS) never appears in a message.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -15,14 +16,14 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 CHUNK = 1 << 20
+READ_LIMIT = 4 * CHUNK
 TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
 class MediaCheck:
     ok: bool
-    size: int = 0
-    sha256: str = ""
+    size: int = 0  # the blob's length as served (Content-Length), or the bytes read
     problem: str = ""  # why it could not be read (no SAS in it)
 
 
@@ -38,12 +39,11 @@ def trust() -> str | bool:
 
 
 def fetch(url: str, verify: str | bool | None = None) -> MediaCheck:
-    """GET the blob and stream it through SHA-256; any failure is a MediaCheck with a reason."""
+    """GET the blob and read its first bytes; any failure is a MediaCheck with a reason."""
     where = without_query(url)
     if urlsplit(url).scheme.lower() != "https":
         return MediaCheck(False, problem=f"The blob '{where}' must be reached over HTTPS.")
-    digest = hashlib.sha256()
-    size = 0
+    read = 0
     try:
         with requests.get(
             url, stream=True, timeout=TIMEOUT_SECONDS, verify=trust() if verify is None else verify
@@ -56,10 +56,12 @@ def fetch(url: str, verify: str | bool | None = None) -> MediaCheck:
                     f"{response.status_code}{f' ({code})' if code else ''}.",
                 )
             for chunk in response.iter_content(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+                read += len(chunk)
+                if read >= READ_LIMIT:
+                    break
+            length = response.headers.get("Content-Length", "")
     except requests.RequestException as exc:
         return MediaCheck(
             False, problem=f"The blob '{where}' could not be reached ({type(exc).__name__})."
         )
-    return MediaCheck(True, size=size, sha256=digest.hexdigest())
+    return MediaCheck(True, size=int(length) if length.isdigit() else read)
