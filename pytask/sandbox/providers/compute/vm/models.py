@@ -58,6 +58,11 @@ class Site:
     # Downloads a version's package for a machine; returns an error message or None.
     fetch: Callable[[PackageVersion], str | None]
     scale: Callable[[float], float]  # real-Azure seconds -> sandbox seconds
+    # Really runs an action's command when the seed asked for it (see scripts.py):
+    # (owner id, machine, operation, package) -> error message or None.
+    run_script: Callable[[str, str, str, PackageVersion], str | None] = (
+        lambda owner, machine, operation, package: None
+    )
 
 
 # --- provider settings -----------------------------------------------------------------------
@@ -76,6 +81,15 @@ def settings(world: World) -> dict[str, Any]:
 def set_install_seconds(world: World, resource_id: str, seconds: float) -> None:
     """How long (real-Azure seconds) one application action takes on this VM or scale set."""
     settings(world).setdefault("installSeconds", {})[resource_id.lower()] = seconds
+
+
+def set_execute_scripts(world: World, resource_id: str, enabled: bool) -> None:
+    """Whether this VM or scale set really runs its applications' commands (scripts.py)."""
+    settings(world).setdefault("executeScripts", {})[resource_id.lower()] = enabled
+
+
+def executes_scripts(world: World, resource_id: str) -> bool:
+    return bool(settings(world).get("executeScripts", {}).get(resource_id.lower(), False))
 
 
 def install_seconds(world: World, resource_id: str) -> float:
@@ -122,17 +136,19 @@ def _converge(doc: dict[str, Any], desired: Sequence[Desired], start: float, sit
     in a way that fails the deployment."""
     apps = machine_apps(doc)
     machine = str(doc.get("_machine", doc["name"]))
+    owner = str(doc["id"]).rsplit("/virtualMachines/", 1)[0] if doc.get("_kind") else doc["id"]
 
     def outcome(operation: str, package: PackageVersion) -> str | None:
         if operation == "Remove":
+            site.run_script(owner, machine, operation, package)
             return None
         fetched = site.fetch(package)
         if fetched is not None:
             return fetched
         command = package.update if operation == "Update" and package.update else package.install
-        return site.faults.error_for(machine, package, command)
+        injected = site.faults.error_for(machine, package, command)
+        return injected or site.run_script(owner, machine, operation, package)
 
-    owner = str(doc["id"]).rsplit("/virtualMachines/", 1)[0] if doc.get("_kind") else doc["id"]
     new = apps.apply(desired, site.now, start, site.install_time(owner), outcome)
     doc["_apps"] = apps.to_json()
     return any(a.error is not None and a.treat_failure for a in new)

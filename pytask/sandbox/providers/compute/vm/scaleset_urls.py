@@ -4,7 +4,7 @@ seed section."""
 from __future__ import annotations
 
 from pytask.sandbox.core.provider import Provider, Route
-from pytask.sandbox.providers.compute.vm import responses, seed
+from pytask.sandbox.providers.compute.vm import responses, seed, site
 from pytask.sandbox.providers.compute.vm.urls import API_VERSIONS, NAMESPACE
 
 _RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
@@ -47,4 +47,5 @@ PROVIDER = Provider(
     seed=seed.seed_scale_sets,
     effects={responses.DELETE_EFFECT: responses.delete_effect},
     seed_order=70,
+    on_start=site.on_start,
 )

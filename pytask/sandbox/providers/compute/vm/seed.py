@@ -10,6 +10,7 @@ virtualMachines:
     osType: Linux                     # or Windows
     tags: {role: web}
     installSeconds: 30                # real-Azure seconds one application action takes
+    executeScripts: false             # true: really run install commands (Linux; scripts.py)
     applications:                     # optional applicationProfile.galleryApplications
       - packageReferenceId: /subscriptions/.../versions/1.0.0
 scaleSets:
@@ -127,7 +128,7 @@ def seed_vms(seeder: Seeder, spec: Any) -> None:
         if vm.get("tags"):
             body["tags"] = dict(vm["tags"])
         path = _id(seeder, vm, "Microsoft.Compute/virtualMachines", vm["name"])
-        _override_install_seconds(seeder, path, vm)
+        _machine_settings(seeder, path, vm)
         seeder.request("PUT", path, API_VERSION, body)
     seeder.finish_operations()
     models.settle_all(seeder.world)
@@ -174,12 +175,14 @@ def seed_scale_sets(seeder: Seeder, spec: Any) -> None:
         if vmss.get("tags"):
             body["tags"] = dict(vmss["tags"])
         path = _id(seeder, vmss, "Microsoft.Compute/virtualMachineScaleSets", vmss["name"])
-        _override_install_seconds(seeder, path, vmss)
+        _machine_settings(seeder, path, vmss)
         seeder.request("PUT", path, API_VERSION, body)
     seeder.finish_operations()
     models.settle_all(seeder.world)
 
 
-def _override_install_seconds(seeder: Seeder, path: str, spec: Mapping[str, Any]) -> None:
+def _machine_settings(seeder: Seeder, path: str, spec: Mapping[str, Any]) -> None:
     if spec.get("installSeconds") is not None:
         models.set_install_seconds(seeder.world, path, float(spec["installSeconds"]))
+    if spec.get("executeScripts"):
+        models.set_execute_scripts(seeder.world, path, True)

@@ -3,12 +3,35 @@ the VM models use, taken from the request context and the rest of the sandbox.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytask.sandbox.core import RequestContext
+from pytask.sandbox.core.provider import Runtime
+from pytask.sandbox.core.world import World
 from pytask.sandbox.providers.compute.gallery import media
 from pytask.sandbox.providers.compute.gallery.models import ApplicationVersion, find_version
+from pytask.sandbox.providers.compute.vm import scripts
 from pytask.sandbox.providers.compute.vm.failures import InstallFaults
-from pytask.sandbox.providers.compute.vm.models import Site, install_seconds
+from pytask.sandbox.providers.compute.vm.models import Site, executes_scripts, install_seconds
 from pytask.sandbox.providers.compute.vm.packages import PackageVersion
+
+# The state directory of each running world (from the start hook): where scripts run.
+_STATE_DIRS: dict[int, Path] = {}
+
+
+def on_start(runtime: Runtime) -> None:
+    _STATE_DIRS[id(runtime.world)] = runtime.state_dir
+
+
+def _script_runner(world: World, verify: str | bool) -> scripts.Runner:
+    root = _STATE_DIRS.get(id(world))
+
+    def run(owner: str, machine: str, operation: str, package: PackageVersion) -> str | None:
+        if root is None or not executes_scripts(world, owner):
+            return None
+        return scripts.run(root, machine, operation, package, verify)
+
+    return run
 
 
 def as_package(version: ApplicationVersion) -> PackageVersion:
@@ -58,4 +81,5 @@ def for_request(ctx: RequestContext) -> Site:
         find=world.get,
         fetch=fetch,
         scale=ctx.clock.scaled,
+        run_script=_script_runner(world, verify),
     )

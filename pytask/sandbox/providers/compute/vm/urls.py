@@ -7,7 +7,7 @@ Microsoft.Compute namespace with the gallery provider.
 from __future__ import annotations
 
 from pytask.sandbox.core.provider import Provider, Route
-from pytask.sandbox.providers.compute.vm import responses, seed
+from pytask.sandbox.providers.compute.vm import responses, seed, site
 
 NAMESPACE = "Microsoft.Compute"
 
@@ -54,4 +54,5 @@ PROVIDER = Provider(
     effects={responses.DELETE_EFFECT: responses.delete_effect},
     # After galleries (a seeded VM may reference a seeded application version).
     seed_order=70,
+    on_start=site.on_start,
 )
