@@ -25,8 +25,12 @@ class Clock:
         return seconds * self.time_scale
 
     def retry_after(self, seconds: float) -> int:
-        """A Retry-After value in whole seconds for a real-world poll interval."""
-        return max(0, round(self.scaled(seconds)))
+        """A Retry-After value in whole seconds for a real-world poll interval.
+
+        Never 0: ARM does not send it, and azure-core reads 0 as "no hint" and falls back
+        to its default polling interval (tens of seconds).
+        """
+        return max(1, round(self.scaled(seconds)))
 
 
 def iso(epoch: float) -> str:
