@@ -69,7 +69,7 @@ SEED = {
             "ingestionDelaySeconds": 300,  # 3 s at time scale 0.01
             "sampleSeconds": 1,
             "historySeconds": 900,
-            "maxRecords": 100000,
+            "maxRecords": 5000,  # the latency checks read ~1200 rows a side
             "telemetry": {
                 "default": {"requestsPerMinute": 600, "errorRate": 0.002},
                 "versions": [
@@ -248,6 +248,23 @@ def test_no_data_at_first_then_data_after_the_ingestion_delay(world: GateWorld) 
     assert out.result in ("Succeeded", "SucceededWithIssues")
 
 
+def test_a_partial_result_is_used_and_the_verdict_says_data_was_incomplete(
+    world: GateWorld,
+) -> None:
+    everything = {
+        "name": "allDurations",  # no time filter: more rows than the workspace returns
+        "source": {"kind": "kql", "shape": "series",
+                   "query": "AppRequests | project TimeGenerated, value = DurationMs"},
+        "rule": {"threshold": "< 100000", "aggregate": "max"},
+    }  # fmt: skip
+    out, report = world.run("healthy", [everything], consecutiveSuccessesToPass="1")
+    assert out.result == "SucceededWithIssues"  # passed, but on incomplete data
+    assert report["verdict"]["dataIncomplete"] is True
+    assert "incomplete" in report["verdict"]["reason"]
+    assert any("record count limit 5000" in w for w in out.warnings)
+    assert _check(report, "allDurations")["results"][0]["explanation"]["candidateSamples"] == 5000
+
+
 def test_dry_run_never_fails(world: GateWorld) -> None:
     out, report = world.run("errors", ["errorRate"], mode="dryRun", durationMinutes="0")
     assert out.result in ("Succeeded", "SucceededWithIssues")
@@ -279,11 +296,12 @@ def test_replay_of_a_past_window_needs_no_waiting(world: GateWorld) -> None:
         windowEnd=iso(DEPLOYED + timedelta(seconds=40)),
         intervalSeconds="10",
         initialDelaySeconds="10",
+        consecutiveSuccessesToPass="0",  # small early samples pass; no early pass on them
         mode="dryRun",
     )
     assert report["evaluations"][0] == iso(DEPLOYED + timedelta(seconds=10))
     assert len(report["evaluations"]) == 4  # +10, +20, +30, +40 s: the dry run goes on
-    assert report["verdict"]["wouldBe"] == "Failed"
+    assert report["verdict"]["wouldBe"] == "Failed", report["checks"][0]["timeline"]
 
 
 def test_a_query_log_analytics_rejects_fails_the_task_with_its_reason(world: GateWorld) -> None:

@@ -95,7 +95,7 @@ class Sources:
             raise SourceUnavailable(f"Log Analytics: {_one_line(str(exc))}") from exc
         if isinstance(result, LogsQueryPartialResult):
             tables = result.partial_data or []
-            note = _one_line(getattr(result.partial_error, "message", "") or "partial result")
+            note = _partial_note(result.partial_error)
             rows = _rows(tables[0]) if tables else []
             return Reading(measurement_from_rows(check.shape, rows), True, note)
         assert isinstance(result, LogsQueryResult)
@@ -198,6 +198,19 @@ class Sources:
         except AzureError as exc:
             raise SourceUnavailable(f"alerts: {_one_line(str(exc))}") from exc
         return Reading(Measurement(series=(float(count),)))
+
+
+def _partial_note(error: Any) -> str:
+    """The most specific message of a partial error (e.g. the record limit that was hit)."""
+    messages = [str(getattr(error, "message", "") or "partial result")]
+    pending: list[Any] = list(getattr(error, "details", None) or [])
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, Mapping):
+            if item.get("message"):
+                messages.append(str(item["message"]))
+            pending.extend(d for d in (item.get("innererror"), *(item.get("details") or [])) if d)
+    return _one_line(messages[-1])
 
 
 def _iso(moment: datetime) -> str:
