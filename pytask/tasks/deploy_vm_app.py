@@ -17,12 +17,20 @@ from pytask.cloud import CloudSession
 from pytask.tasks.deploy import report
 from pytask.tasks.deploy.compute import GALLERY_API, Compute
 from pytask.tasks.deploy.profile import Entry, find_entry, new_entry
-from pytask.tasks.deploy.rollout import Budget, Deadline, InstanceResult, Plan, Rollout
+from pytask.tasks.deploy.rollout import (
+    Budget,
+    Deadline,
+    InstanceResult,
+    Plan,
+    Rollout,
+    RolloutTimeout,
+)
 from pytask.tasks.deploy.spec import CHECKS, DeploySpec, read_spec
 from pytask.tasks.deploy.state import RollbackState
 from pytask.tasks.deploy.targets import (
     AppVersion,
     Target,
+    application_id_of,
     check_target,
     find_targets,
     load_target,
@@ -47,7 +55,9 @@ def body(ctx: TaskContext) -> None:
         _run(rollout, targets)
         rollback: list[InstanceResult] | None = None
         if rollout.stopped and spec.rollback_on_failure and spec.action == "deploy":
-            rollback = _roll_back(ctx, compute, version, state, rollout, deadline)
+            # The rollback gets its own time: the rollout may have used all of it.
+            back_deadline = Deadline(spec.timeout_minutes)
+            rollback = _roll_back(ctx, compute, version, state, rollout, back_deadline)
         outcome = report.Outcome(spec.action, version, targets, rollout, rollback)
         report.publish(ctx, outcome)
     if rollout.stopped:
@@ -74,6 +84,10 @@ def _resolve(
         recorded = spec.rollback_state
         version = _application_only(compute, recorded.application_id)
         ids = list(recorded.previous)
+    elif spec.action == "remove":
+        # Removing needs the application only: its versions may be gone already.
+        version = _application_only(compute, application_id_of(spec.version, subscription))
+        ids = find_targets(compute, spec, subscription)
     else:
         version = resolve_version(compute, spec.version, subscription)
         ids = find_targets(compute, spec, subscription)
@@ -179,12 +193,16 @@ def _rollout(
 
 
 def _run(rollout: Rollout, targets: list[Target]) -> None:
-    vms = [t for t in targets if t.kind == "vm"]
-    if vms and not rollout.run_vms(vms):
-        return
-    for target in (t for t in targets if t.kind == "scaleSet"):
-        if not rollout.run_scale_set(target):
+    try:
+        vms = [t for t in targets if t.kind == "vm"]
+        if vms and not rollout.run_vms(vms):
             return
+        for target in (t for t in targets if t.kind == "scaleSet"):
+            if not rollout.run_scale_set(target):
+                return
+    except RolloutTimeout as exc:
+        rollout.stopped = str(exc)
+        rollout.ctx.log(f"Stopping the rollout: {exc}.")
 
 
 # --- rollback ----------------------------------------------------------------------------------

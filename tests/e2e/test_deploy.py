@@ -37,6 +37,7 @@ SEED = base_seed(
             {"name": "vm-3", "resourceGroup": RG},
             {"name": "vm-4", "resourceGroup": RG},
             {"name": "vm-5", "resourceGroup": RG},
+            {"name": "vm-6", "resourceGroup": RG},
         ],
         "scaleSets": [
             {"name": "ss-manual", "resourceGroup": RG, "instances": 4},
@@ -481,3 +482,21 @@ def test_platform_faulting_a_rolling_upgrade_fails_and_rolls_back(
     assert "ss-rollfail rolling upgrade Faulted: 1 succeeded, 1 failed" in out.text
     assert "##[group]Rollback" in out.text
     assert gallery_apps(arm, target) == before
+
+
+def test_latest_resolves_to_the_newest_version(world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = world
+    vm = sandbox.vm_id("vm-6")
+    out = run_deploy(
+        sandbox,
+        {
+            "targets": vm,
+            "galleryResourceGroup": RG,
+            "galleryName": "releases",
+            "applicationName": "webapp",
+            "version": "latest",
+        },
+    )
+    assert result(out) == "Succeeded", out.text[-3000:]
+    assert "Application: webapp 2.0.0 (Linux)" in out.text
+    assert gallery_apps(arm, vm)[0]["packageReferenceId"] == sandbox.version_id("webapp", "2.0.0")

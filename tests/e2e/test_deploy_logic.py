@@ -10,7 +10,7 @@ import pytest
 
 from pytask.agent import TaskError
 from pytask.tasks.deploy import profile, status
-from pytask.tasks.deploy.rollout import batches, expected_version
+from pytask.tasks.deploy.rollout import Deadline, RolloutTimeout, batches, expected_version
 from pytask.tasks.deploy.spec import (
     Amount,
     parse_batch,
@@ -136,3 +136,8 @@ def test_batches_and_expected_versions() -> None:
     assert batches([], 3) == []
     assert expected_version(None) is None
     assert expected_version({"packageReferenceId": ref("web", "latest")}) == "latest"
+
+
+def test_an_exhausted_deadline_stops_the_rollout_with_what_it_waited_for() -> None:
+    with pytest.raises(RolloutTimeout, match="waiting for the instances of web"):
+        Deadline(0).check("the instances of web")

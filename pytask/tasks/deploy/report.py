@@ -78,5 +78,10 @@ def failure_message(outcome: Outcome) -> str:
     more = f" (and {len(outcome.failed) - 10} more)" if len(outcome.failed) > 10 else ""
     back = ""
     if outcome.rollback is not None:
-        back = " The touched targets were rolled back to their recorded state."
+        left = [r.instance for r in outcome.rollback if r.outcome is Result.FAILED]
+        back = (
+            f" The rollback left failed instances: {', '.join(left)}."
+            if left
+            else " The touched targets were rolled back to their recorded state."
+        )
     return f"The rollout stopped: {rollout.stopped}. Failed instances: {failed}{more}.{back}"

@@ -62,7 +62,13 @@ class Deadline:
 
     def check(self, waiting_for: str) -> None:
         if self.left() <= 0:
-            raise TaskError(f"Timed out after {self.minutes} minutes waiting for {waiting_for}.")
+            raise RolloutTimeout(
+                f"timed out after {self.minutes} minutes waiting for {waiting_for}"
+            )
+
+
+class RolloutTimeout(TaskError):
+    """The rollout ran out of time (timeoutMinutes); it stops like an exceeded budget."""
 
 
 def expected_version(entry: Entry | None) -> str | None:
