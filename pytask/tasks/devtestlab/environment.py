@@ -130,7 +130,13 @@ def _submit(
     ctx.log(f"Creating environment '{spec.name}' in lab {lab.ref.display}...")
     poller = lab.client.environments.begin_create_or_update(rg, name, "@me", spec.name, body)
     progress = _Progress(ctx, lab, spec.name)
-    errors = wait_all({spec.name: poller}, deadline, f"environment '{spec.name}'", progress.tick)
+    errors = wait_all(
+        {spec.name: poller},
+        deadline,
+        f"environment '{spec.name}'",
+        progress.tick,
+        lambda name: _state(lab, name) in TERMINAL,
+    )
     found = lab.environments_named(spec.name)
     env = found[0] if found else None
     if errors[spec.name] is None and env is not None and env.provisioning_state == "Succeeded":
@@ -179,6 +185,15 @@ class _Progress:
         if percent != self.percent:
             self.percent = percent
             self.ctx.progress(percent, f"environment {self.name}")
+
+
+def _state(lab: Lab, name: str) -> str | None:
+    found = lab.environments_named(name)
+    return str(found[0].provisioning_state) if found else None
+
+
+def _gone(lab: Lab, environment_id: str) -> bool:
+    return not [e for e in lab.environments() if str(e.id).lower() == environment_id.lower()]
 
 
 # --- failures -------------------------------------------------------------------------------
@@ -301,7 +316,12 @@ def delete_one(ctx: TaskContext, lab: Lab, env: dtl.DtlEnvironment, deadline: De
     owner = user_of(str(env.id))
     ctx.log(f"Deleting environment '{env.name}' (owner {owner}) and its resource group...")
     poller = lab.client.environments.begin_delete(rg, name, owner, str(env.name))
-    errors = wait_all({str(env.name): poller}, deadline, f"deletion of '{env.name}'")
+    errors = wait_all(
+        {str(env.name): poller},
+        deadline,
+        f"deletion of '{env.name}'",
+        settled=lambda _name: _gone(lab, str(env.id)),
+    )
     error = errors[str(env.name)]
     if error is not None and getattr(error, "status_code", None) != 404:
         raise TaskError(f"Deleting environment '{env.name}' failed: {error}")

@@ -198,7 +198,7 @@ def _submit(
         ctx.log(f"Creating lab VM '{name}' ({spec.vm.size}, {spec.vm.image.os_type})...")
         pollers[name] = lab.client.virtual_machines.begin_create_or_update(rg, lab_name, name, body)
     progress = _Progress(ctx, lab, names)
-    errors = wait_all(pollers, deadline, "lab VMs", progress.tick)
+    errors = wait_all(pollers, deadline, "lab VMs", progress.tick, lambda n: _settled_now(lab, n))
     progress.tick()
     failures: list[str] = []
     for name in names:
@@ -214,6 +214,11 @@ def _submit(
     else:
         ctx.warning("The failed lab VMs were left in place (cleanupOnFailure: false).")
     raise TaskError(f"{len(failures)} problem(s) creating the lab VMs; see the errors above.")
+
+
+def _settled_now(lab: Lab, name: str) -> bool:
+    vm = lab.lab_vm(name)
+    return vm is None or vm.provisioning_state in TERMINAL
 
 
 def _failures(
@@ -285,7 +290,9 @@ def delete_names(ctx: TaskContext, lab: Lab, names: list[str], deadline: Deadlin
     for name in names:
         ctx.log(f"Deleting lab VM '{name}'...")
         pollers[name] = lab.client.virtual_machines.begin_delete(rg, lab_name, name)
-    errors = wait_all(pollers, deadline, "deletion of lab VMs")
+    errors = wait_all(
+        pollers, deadline, "deletion of lab VMs", settled=lambda n: lab.lab_vm(n) is None
+    )
     failed = {n: e for n, e in errors.items() if e is not None and _status(e) != 404}
     if failed:
         raise TaskError(

@@ -96,7 +96,14 @@ def sweep(
             )
         else:
             pollers[target.name] = lab.client.virtual_machines.begin_delete(rg, name, target.name)
-    errors = wait_all(pollers, deadline, "the sweep's deletions")
+    remaining = {t.name: t.id.lower() for t in found}
+
+    def gone(name: str) -> bool:
+        present = {str(e.id).lower() for e in lab.environments()}
+        present |= {str(v.id).lower() for v in lab.lab_vms()}
+        return remaining[name] not in present
+
+    errors = wait_all(pollers, deadline, "the sweep's deletions", settled=gone)
     failed = {n: e for n, e in errors.items() if e is not None}
     if failed:
         raise TaskError(

@@ -3,7 +3,6 @@ Retry-After or the service says, and tells what it was waiting for when time run
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,7 @@ from azure.core.polling import LROPoller
 
 from pytask.agent import TaskError
 
-MIN_SLEEP = 0.2
+MIN_SLEEP = 0.1
 MAX_SLEEP = 10.0
 
 
@@ -44,9 +43,14 @@ def wait_all(
     deadline: Deadline,
     what: str,
     on_tick: Callable[[], None] | None = None,
+    settled: Callable[[str], bool] | None = None,
 ) -> dict[str, BaseException | None]:
-    """Wait for every poller (until the deadline); returns each one's error or None.
-    `on_tick` runs between waits (progress reports)."""
+    """Wait for every operation (until the deadline); returns each one's error or None.
+
+    An operation is over when its poller is done, or when `settled(key)` says the resource
+    itself shows the outcome (the SDK poller falls back to a 10 s poll interval whenever
+    Retry-After is 0, so reading the resource is often quicker). `on_tick` runs between
+    waits (progress reports)."""
     pending = dict(pollers)
     results: dict[str, BaseException | None] = {}
     sleep = MIN_SLEEP
@@ -55,15 +59,16 @@ def wait_all(
             if poller.done():
                 results[key] = _outcome(poller)
                 del pending[key]
+            elif settled is not None and settled(key):
+                results[key] = None
+                del pending[key]
         if not pending:
             break
         if deadline.passed():
             raise deadline.expired(f"{what} ({', '.join(pending)})")
         if on_tick is not None:
             on_tick()
-        # A failed operation raises here; its error is collected once done() says so.
-        with contextlib.suppress(Exception):
-            next(iter(pending.values())).wait(min(sleep, deadline.remaining()))
+        deadline.sleep(sleep)
         sleep = min(MAX_SLEEP, sleep * 1.5)
     return results
 
