@@ -44,6 +44,7 @@ def test_checks_from_presets_and_mappings() -> None:
         ("- {name: m, source: {kind: metric}, rule: {threshold: '< 1'}}", "needs 'metric'"),
         ("- {name: a, source: {kind: alerts}, rule: {baseline: rate}}", "threshold rule"),
         ("- {preset: errorRate, typo: 1}", "unknown check key"),
+        ("- {preset: latencyP95, rule: {baseline: rate}}", "counts-shaped"),
         ("heartbeat: true", "expected a YAML list"),
         ("- [unclosed", "not valid YAML"),
     ],

@@ -12,7 +12,7 @@ import yaml
 
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.gate import CheckSpec, RunPolicy, Verdict, resolve_check
-from pytask.gate.rules import ThresholdRule
+from pytask.gate.rules import BaselineRule, ThresholdRule
 
 WORKSPACE_GUID_LENGTH = 36
 
@@ -74,6 +74,9 @@ def _check_source(spec: CheckSpec) -> None:
         raise ValueError("a metric source needs 'metric' (e.g. 'Percentage CPU')")
     if spec.source == "alerts" and not isinstance(spec.rule, ThresholdRule):
         raise ValueError("an alerts source counts fired alerts: use a threshold rule")
+    rule = spec.rule
+    if isinstance(rule, BaselineRule) and rule.kind == "rate" and spec.shape != "counts":
+        raise ValueError("a rate baseline needs a counts-shaped kql source (events, total)")
     scope = options.get("baselineScope", "previousWindow")
     if scope not in ("previousWindow", "otherTargets"):
         raise ValueError("baselineScope must be previousWindow or otherTargets")
