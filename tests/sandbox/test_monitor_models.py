@@ -240,3 +240,16 @@ def test_generation_is_fast_enough_for_a_gate() -> None:
     con = build(m, NOW - 600, NOW)
     assert rows(con, "AppRequests | count")[0][0] > 40_000
     assert time.perf_counter() - began < 5.0
+
+
+def test_more_than_200_queries_in_30_seconds_are_throttled() -> None:
+    from pytask.sandbox.providers.monitor import logs
+
+    caller = f"test-{time.time()}"
+    for _ in range(logs.RATE_LIMIT):
+        logs._throttle(caller)
+    with pytest.raises(ArmError) as caught:
+        logs._throttle(caller)
+    assert caught.value.status == 429 and caught.value.code == "ThrottledError"
+    assert 1 <= int(caught.value.headers["Retry-After"]) <= 30
+    logs._throttle(f"{caller}-other")  # limits are per caller
