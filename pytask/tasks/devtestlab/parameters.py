@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pytask.tasks.devtestlab import yamlcore
+
 SECURE = ("securestring", "secureobject")
 _TYPES: dict[str, tuple[str, Any]] = {
     "string": ("a string", lambda v: isinstance(v, str)),
@@ -61,7 +63,7 @@ def to_text(value: Any) -> str:
 def read_file(path: Path) -> dict[str, Any]:
     """An ARM parameters file (`{"parameters": {"name": {"value": v}}}`) or a plain object."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = yamlcore.load(path.read_text(encoding="utf-8-sig"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise ParameterProblems([f"parametersFile {path}: cannot be read: {error}"]) from error
     if not isinstance(data, dict):

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from pytask.agent import Check, InputErrors, TaskContext
+from pytask.tasks.devtestlab import yamlcore
 
 MAX_VMS = 50
 MAX_HOURS = 24 * 365
@@ -105,7 +106,7 @@ def lab_reference(text: str) -> str:
 def yaml_object(text: str) -> dict[str, Any]:
     """A YAML or JSON object (JSON is YAML); values keep their types."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlcore.load(text)
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from error
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
@@ -136,7 +137,7 @@ def image_reference(text: str) -> ImageRef:
 
 def artifact_list(text: str) -> tuple[ArtifactRequest, ...]:
     try:
-        data = yaml.safe_load(text)
+        data = yamlcore.load(text)
     except yaml.YAMLError as error:
         raise ValueError(str(error)) from error
     if not isinstance(data, list):
