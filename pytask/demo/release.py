@@ -58,7 +58,8 @@ class ReleaseRun:
     stages: list[StageRun] = field(default_factory=list)
 
     def stage(self, name: str) -> StageRun:
-        return next(s for s in self.stages if s.name == name)
+        """The stage; one with status "missing" if the run never got to it."""
+        return next((s for s in self.stages if s.name == name), StageRun(name, "missing"))
 
 
 class StepFailed(Exception):

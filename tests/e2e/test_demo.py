@@ -1,0 +1,141 @@
+"""`pytask demo`: the whole release on the sandbox through the packaged launchers (slow: about
+a minute), and the demo's own parts: how it reads a step's logging commands, how it judges
+the outcome, and what its report shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytask.demo import charts, markdown
+from pytask.demo.agent import StepRun, _absorb
+from pytask.demo.expect import _bad_release, _good_release
+from pytask.demo.release import ReleaseRun, StageRun
+from pytask.demo.report import write_report
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _step(name: str, result: str = "Succeeded", **outputs: str) -> StepRun:
+    return StepRun(task="X", name=name, result=result, outputs=dict(outputs))
+
+
+def _run(version: str, statuses: dict[str, str], verdicts: dict[str, str]) -> ReleaseRun:
+    run = ReleaseRun(version, 1)
+    for name, status in statuses.items():
+        stage = StageRun(name, status)
+        if name in verdicts:
+            stage.steps.append(_step("healthGate", verdict=verdicts[name]))
+        run.stages.append(stage)
+    return run
+
+
+def test_logging_commands_are_read_as_the_agent_reads_them() -> None:
+    step = StepRun(task="DeployVmApp", name="deployApp")
+    assert _absorb(step, "plain line") == "plain line"
+    assert (
+        _absorb(step, "##vso[task.setvariable variable=rollbackState;isOutput=true]{%22a%3B%5D}")
+        is None
+    )
+    assert _absorb(step, "##vso[task.setvariable variable=pw;isOutput=true;issecret=true]x") is None
+    assert _absorb(step, "##vso[task.logissue type=error]bad%0Anews") == "error: bad\nnews"
+    assert _absorb(step, "##vso[task.complete result=Failed;]done") is None
+    assert step.outputs == {"rollbackState": "{%22a;]}", "pw": "x"}
+    assert step.secrets == {"pw"} and step.errors == ["bad\nnews"] and step.result == "Failed"
+
+
+def test_outcome_checks_accept_the_story_and_nothing_else() -> None:
+    good = _run(
+        "1.0.0",
+        {"Publish": "succeeded", "dev": "succeeded", "test": "succeeded", "prod": "succeeded"},
+        {"test": "Succeeded", "prod": "Passed"},
+    )
+    assert _good_release(good) == []
+    bad = _run(
+        "1.1.0",
+        {"Publish": "succeeded", "dev": "succeeded", "test": "failed", "prod": "skipped"},
+        {"test": "Failed"},
+    )
+    bad.stage("test").steps.append(_step("rollback"))
+    assert _bad_release(bad) == []
+
+    reached_prod = _run(
+        "1.1.0",
+        {"Publish": "succeeded", "dev": "succeeded", "test": "succeeded", "prod": "succeeded"},
+        {"test": "Succeeded", "prod": "Succeeded"},
+    )
+    reached_prod.stage("prod").steps.append(_step("deployApp"))
+    problems = _bad_release(reached_prod)
+    assert any("stage test succeeded, expected failed" in p for p in problems)
+    assert any("the test gate said Succeeded, expected Failed" in p for p in problems)
+    assert any("not rolled back" in p for p in problems)
+    assert any("something ran in prod" in p for p in problems)
+
+    stopped_early = _run("1.0.0", {"Publish": "succeeded", "dev": "failed"}, {})
+    assert any("stage dev failed" in p for p in _good_release(stopped_early))
+
+
+def test_report_has_gate_charts_summaries_and_timings(tmp_path: Path) -> None:
+    gate_report = {
+        "verdict": {"verdict": "Failed", "reason": "check 'latencyP95' failed"},
+        "checks": [
+            {
+                "name": "latencyP95",
+                "timeline": ["Pass", "Fail"],
+                "series": [180.0, 685.4],
+                "results": [{"explanation": {"limit": "< 300"}}],
+            }
+        ],
+    }
+    report_file = tmp_path / "gate.json"
+    report_file.write_text(json.dumps(gate_report))
+    summary = tmp_path / "summary.md"
+    summary.write_text("### Health gate: Failed\n\n| a | b |\n| --- | --- |\n| <x> | **y** |\n")
+    step = _step("healthGate", "Failed", verdict="Failed", report=str(report_file))
+    step.task, step.summaries, step.seconds = "HealthGate", [summary], 3.2
+    run = ReleaseRun("1.1.0", 102, [StageRun("test", "failed", [step], 9.5)])
+    html = write_report(tmp_path / "r.html", [run], ["1.1.0 reached prod"], 60).read_text()
+    assert html.count("<svg") == 2  # the check's chart and the timings
+    assert "<circle" in html and 'stroke-dasharray="4 3"' in html  # points and the limit
+    assert "&lt;x&gt;" in html and "<strong>y</strong>" in html  # escaped, then rendered
+    assert "Not as described" in html and "1.1.0 reached prod" in html
+
+
+def test_chart_scales_to_the_limit_and_marks_failures() -> None:
+    svg = charts.check_chart(
+        charts.CheckSeries("cpu", [10.0, None, 95.0], ["Pass", "", "Fail"], "< 90")
+    )
+    assert svg.count("<circle") == 2 and charts.COLOURS["Fail"] in svg
+    assert charts.CheckSeries("x", [], [], "baseline").limit_value() is None
+    assert markdown.to_html("plain `code`") == "<p>plain <code>code</code></p>"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "ENDPOINT_"))}
+    env["NO_COLOR"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytask", "demo", "--work-dir", str(tmp_path / "demo"),
+         "--stage-dir", str(tmp_path / "stage")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "Everything behaved as described" in done.stdout
+    assert "== Stage prod: skipped" in done.stdout
+    report = (tmp_path / "demo" / "report.html").read_text()
+    assert f"Report: {tmp_path / 'demo' / 'report.html'}" in done.stdout
+    assert report.count("Gate verdict") == 3  # test and prod for 1.0.0, test for 1.1.0
