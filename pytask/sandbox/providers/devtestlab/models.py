@@ -70,12 +70,23 @@ def lab_id(group_id: str, lab: str) -> str:
 # --- labs -----------------------------------------------------------------------------------
 def lab_doc(resource_id: str, name: str, body: Mapping[str, Any], now: float) -> dict[str, Any]:
     props = dict(body.get("properties") or {})
+    group = resource_id.split("/providers/")[0]
+    # Azure names the lab's storage accounts and key vault after the lab; the sandbox reports
+    # their ids but does not create them (no task reads them).
+    stem = "a" + "".join(c for c in name.lower() if c.isalnum())[:10]
+    suffix = uuid.uuid4().hex
+    storage = f"{group}/providers/Microsoft.Storage/storageAccounts/{stem}{suffix[:8]}"
     doc: dict[str, Any] = {
         "id": resource_id,
         "name": name,
         "type": LAB_TYPE,
         "location": body["location"],
         "properties": {
+            "defaultStorageAccount": storage,
+            "defaultPremiumStorageAccount": storage,
+            "artifactsStorageAccount": storage,
+            "premiumDataDiskStorageAccount": storage,
+            "vaultName": f"{group}/providers/Microsoft.KeyVault/vaults/{stem}{suffix[:6]}",
             "labStorageType": props.get("labStorageType", "Premium"),
             "mandatoryArtifactsResourceIdsLinux": [],
             "mandatoryArtifactsResourceIdsWindows": [],
