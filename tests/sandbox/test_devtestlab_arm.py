@@ -127,11 +127,11 @@ def settle(arm: ArmClient, path: str) -> dict[str, Any]:
     raise AssertionError(f"{path} never settled")
 
 
-def filled(value: Any, names: dict[str, str]) -> Any:
+def filled(value: Any, names: dict[str, Any]) -> Any:
     """An example's request body with its `{placeholders}` replaced."""
     text = json.dumps(value)
     for key, real in names.items():
-        text = text.replace("{" + key + "}", real)
+        text = text.replace("{" + key + "}", str(real))
     return json.loads(text)
 
 
@@ -277,7 +277,8 @@ def test_environment_deployment_outputs_and_compute_vms(
         RG, "seeded", "@me", "vms", env, polling_interval=POLL
     ).result()
     assert result.provisioning_state == "Succeeded"
-    shown = {p.name: p.value for p in result.deployment_properties.parameters}
+    assert result.deployment_properties is not None
+    shown = {p.name: p.value for p in result.deployment_properties.parameters or []}
     assert shown["vmCount"] == "2" and shown["adminPassword"] is None  # secure: not echoed
     group = str(result.resource_group_id)
     deployments = arm.request("GET", f"{group}/providers/Microsoft.Resources/deployments",
