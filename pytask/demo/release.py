@@ -226,9 +226,8 @@ class Release:
         self, stage: StageRun, run: ReleaseRun, env: Environment, version_id: str, lab: str
     ) -> StepRun:
         if env.scale_set is None:
-            targets = self._lab_step(stage, run, "release", "lab", lab, "create").outputs[
-                "vmResourceIds"
-            ]
+            lab_step = self._lab_step(stage, run, "release", "lab", lab, "create")
+            targets = lab_step.outputs.get("vmResourceIds", "")
         else:
             targets = json.dumps([self.sandbox.scale_set_id(env.scale_set)])
         return self._step(

@@ -228,7 +228,7 @@ def queue_run(world: World, spec: dict[str, Any]) -> list[dict[str, Any]]:
     for check_doc in checks_on(world, "environment", str(env["id"])):
         if check_doc["type"].get("id") != APPROVAL_CHECK["id"]:
             continue
-        approval = _approval(check_doc, spec, requester)
+        approval = _approval(world, check_doc, spec, requester)
         created.append(approval)
         records.append(_record(approval["id"], "Checkpoint.Approval", "Approval", waiting["id"]))
     state(world)["approvals"].extend(created)
@@ -256,14 +256,22 @@ def _stage_records(stage: str, order: int, gate_result: str | None) -> list[dict
 
 
 def _approval(
-    check_doc: dict[str, Any], spec: dict[str, Any], requester: dict[str, Any] | None
+    world: World,
+    check_doc: dict[str, Any],
+    spec: dict[str, Any],
+    requester: dict[str, Any] | None,
 ) -> dict[str, Any]:
     settings = check_doc["settings"]
+    users = {u["id"]: u for u in state(world)["users"]}
     return {
         "id": str(uuid.uuid4()),
         "steps": [
             {
-                "assignedApprover": {"id": a["id"], "displayName": a.get("displayName")},
+                "assignedApprover": (
+                    identity_ref(users[a["id"]])
+                    if a["id"] in users
+                    else {"id": a["id"], "displayName": a.get("displayName")}
+                ),
                 "status": "pending",
                 "order": 1,
                 "initiatedOn": now_iso(),

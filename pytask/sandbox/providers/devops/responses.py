@@ -214,7 +214,10 @@ def list_checks(ctx: RequestContext, caller: dict[str, Any]) -> Any:
 @service
 def get_check(ctx: RequestContext, caller: dict[str, Any]) -> Any:
     _project(ctx)
-    return _check_document(ctx, models.check(ctx.world, _int(ctx.params["id"], "id")))
+    doc = _check_document(ctx, models.check(ctx.world, _int(ctx.params["id"], "id")))
+    if (ctx.query.get("$expand") or "").lower() != "settings":
+        doc.pop("settings", None)
+    return doc
 
 
 @service
