@@ -181,9 +181,29 @@ def instance_view(doc: Mapping[str, Any], now: float) -> dict[str, Any]:
     """The machine's instance view (VirtualMachineInstanceView shape)."""
     apps = machine_apps(doc)
     state = apps.provisioning_state(now)
+    number = int(doc.get("_instance", 0))
+    os_disk = doc["properties"].get("storageProfile", {}).get("osDisk", {})
+    created = doc.get("_created", now)
     view: dict[str, Any] = {
+        "platformUpdateDomain": number % 5,
+        "platformFaultDomain": number % 2,
         "computerName": doc["properties"].get("osProfile", {}).get("computerName", doc["name"]),
         "osName": "ubuntu" if doc["_os"] == "Linux" else "Windows Server 2022 Datacenter",
+        "osVersion": "24.04" if doc["_os"] == "Linux" else "Microsoft Windows NT 10.0.20348.0",
+        "hyperVGeneration": "V2",
+        "disks": [
+            {
+                "name": os_disk.get("name") or f"{doc['name']}_OsDisk_1",
+                "statuses": [
+                    {
+                        "code": "ProvisioningState/succeeded",
+                        "level": "Info",
+                        "displayStatus": "Provisioning succeeded",
+                        "time": iso(created),
+                    }
+                ],
+            }
+        ],
         "vmAgent": {
             "vmAgentVersion": "2.13.1.1",
             "statuses": [
@@ -196,11 +216,20 @@ def instance_view(doc: Mapping[str, Any], now: float) -> dict[str, Any]:
                 }
             ],
         },
-        "statuses": [_provisioning_status(state, doc.get("_created", now)), _POWER_RUNNING],
+        "statuses": [_provisioning_status(state, created), _POWER_RUNNING],
     }
+    view["isVMInStandbyPool"] = False
     extension = apps.extension_status(now, doc["_os"])
     if extension is not None:
         view["extensions"] = [extension]
+        view["vmAgent"]["extensionHandlers"] = [
+            {
+                "type": extension["type"],
+                "typeHandlerVersion": extension["typeHandlerVersion"],
+                "status": {"code": "ProvisioningState/succeeded", "level": "Info",
+                           "displayStatus": "Ready"},
+            }
+        ]  # fmt: skip
     return view
 
 
@@ -286,8 +315,7 @@ def put_vm(
     props = {
         k: v for k, v in copy.deepcopy(dict(body["properties"])).items() if k not in _READ_ONLY
     }
-    props.setdefault("storageProfile", {}).setdefault("osDisk", {})["osType"] = os_type
-    props.setdefault("osProfile", {}).setdefault("computerName", name[:15])
+    _vm_defaults(props, name, resource_id, os_type)
     props["vmId"] = existing["properties"]["vmId"] if existing else str(uuid.uuid4())
     props["timeCreated"] = iso(existing["_created"] if existing else site.now)
     doc: dict[str, Any] = {
@@ -308,6 +336,23 @@ def put_vm(
     failed = _converge(doc, _desired(apps), site.now, site)
     world.put(doc)
     return doc, failed
+
+
+def _vm_defaults(props: dict[str, Any], name: str, resource_id: str, os_type: str) -> None:
+    """What ComputeRP fills in on a VM model the client did not send."""
+    storage = props.setdefault("storageProfile", {})
+    os_disk = storage.setdefault("osDisk", {})
+    os_disk["osType"] = os_type
+    os_disk.setdefault("name", f"{name}_OsDisk_1_{uuid.uuid5(uuid.NAMESPACE_URL, resource_id).hex}")
+    disk_id = resource_id.split("/providers/")[0] + "/providers/Microsoft.Compute/disks/"
+    os_disk.setdefault("managedDisk", {}).setdefault("id", disk_id + os_disk["name"])
+    os_disk.setdefault("diskSizeGB", 30)
+    storage.setdefault("dataDisks", [])
+    os_profile = props.setdefault("osProfile", {})
+    os_profile.setdefault("computerName", name[:15])
+    os_profile.setdefault("secrets", [])
+    os_profile.pop("adminPassword", None)  # never returned by ComputeRP
+    props.setdefault("extensionsTimeBudget", "PT1H30M")
 
 
 def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -422,6 +467,7 @@ def put_scale_set(
     props["virtualMachineProfile"].setdefault("storageProfile", {}).setdefault("osDisk", {})[
         "osType"
     ] = os_type
+    _scale_set_defaults(props["virtualMachineProfile"])
     props["uniqueId"] = existing["properties"]["uniqueId"] if existing else str(uuid.uuid4())
     props["timeCreated"] = iso(existing["_created"] if existing else site.now)
     old_model = _model_of(existing) if existing else None
@@ -452,6 +498,22 @@ def put_scale_set(
     duration, failed = _roll_out(world, doc, desired, changed, site)
     world.put(doc)
     return doc, duration, failed
+
+
+def _scale_set_defaults(profile: dict[str, Any]) -> None:
+    """What ComputeRP fills in on a scale set's network configurations."""
+    network = profile.get("networkProfile") or {}
+    for config in network.get("networkInterfaceConfigurations") or []:
+        props = config.setdefault("properties", {})
+        props.setdefault("enableAcceleratedNetworking", False)
+        props.setdefault("enableIPForwarding", False)
+        props.setdefault("dnsSettings", {"dnsServers": []})
+        for ip in props.get("ipConfigurations") or []:
+            ip.setdefault("properties", {}).setdefault("privateIPAddressVersion", "IPv4")
+    os_profile = profile.get("osProfile")
+    if isinstance(os_profile, dict):
+        os_profile.setdefault("secrets", [])
+        os_profile.pop("adminPassword", None)  # never returned by ComputeRP
 
 
 def _model_of(scale_set: Mapping[str, Any]) -> Any:
@@ -615,10 +677,49 @@ def instance_model(
     doc: Mapping[str, Any], scale_set: Mapping[str, Any], now: float, expand: bool = False
 ) -> dict[str, Any]:
     view = {"location": doc["_location"], **machine_view(doc, now, expand)}
+    view["properties"].update(_instance_profile(doc, scale_set))
     view["properties"]["latestModelApplied"] = (
         applied_generation(doc, now) == scale_set["_generation"]
     )
     return view
+
+
+def _instance_profile(doc: Mapping[str, Any], scale_set: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of an instance's model that come from the scale set's model."""
+    profile = scale_set["properties"]["virtualMachineProfile"]
+    storage = copy.deepcopy(profile.get("storageProfile") or {})
+    os_disk = storage.setdefault("osDisk", {})
+    os_disk["name"] = (
+        f"{scale_set['name']}_{doc['instanceId']}_OsDisk_1_{doc['properties']['vmId'][:8]}"
+    )
+    disk_id = scale_set["id"].split("/providers/")[0] + "/providers/Microsoft.Compute/disks/"
+    os_disk.setdefault("managedDisk", {})["id"] = disk_id + os_disk["name"]
+    os_disk.setdefault("diskSizeGB", 30)
+    storage.setdefault("dataDisks", [])
+    image = storage.get("imageReference")
+    if isinstance(image, dict) and image.get("publisher"):
+        # An instance runs one concrete image version, even when the model says `latest`.
+        version = str(image.get("version", "latest"))
+        image["exactVersion"] = "1.0.20251120" if version == "latest" else version
+    os_profile = {
+        k: copy.deepcopy(v)
+        for k, v in (profile.get("osProfile") or {}).items()
+        if k not in ("computerNamePrefix", "adminPassword", "customData")
+    }
+    os_profile["computerName"] = doc["properties"]["osProfile"]["computerName"]
+    os_profile.setdefault("secrets", [])
+    configs = (profile.get("networkProfile") or {}).get("networkInterfaceConfigurations") or []
+    return {
+        "hardwareProfile": {},
+        "storageProfile": storage,
+        "osProfile": os_profile,
+        "networkProfileConfiguration": {"networkInterfaceConfigurations": copy.deepcopy(configs)},
+        "networkProfile": {
+            "networkInterfaces": [
+                {"id": f"{doc['id']}/networkInterfaces/{c.get('name', 'nic')}"} for c in configs
+            ]
+        },
+    }
 
 
 def scale_set_view(scale_set: Mapping[str, Any], world: World, now: float) -> dict[str, Any]:
@@ -651,7 +752,9 @@ def scale_set_instance_view(
                 scale_set["_created"],
             )
         ],
-        "orchestrationServices": [],
+        "orchestrationServices": [
+            {"serviceName": "AutomaticRepairs", "serviceState": "NotRunning"}
+        ],
     }
     if ext_codes:
         view["extensions"] = [{"name": EXTENSION_NAME, "statusesSummary": _summary(ext_codes)}]

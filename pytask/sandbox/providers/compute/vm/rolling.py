@@ -37,6 +37,11 @@ class RollingPolicy:
     max_unhealthy_instance_percent: int = 20
     max_unhealthy_upgraded_instance_percent: int = 20
     pause_time_between_batches: str = "PT0S"
+    # Reported as set (the sandbox does not act on them).
+    enable_cross_zone_upgrade: bool = False
+    prioritize_unhealthy_instances: bool = False
+    rollback_failed_on_breach: bool = False
+    max_surge: bool = False
 
     @classmethod
     def from_model(cls, policy: Mapping[str, Any] | None) -> RollingPolicy:
@@ -52,6 +57,10 @@ class RollingPolicy:
                 )
             ),
             str(policy.get("pauseTimeBetweenBatches", default.pause_time_between_batches)),
+            bool(policy.get("enableCrossZoneUpgrade", False)),
+            bool(policy.get("prioritizeUnhealthyInstances", False)),
+            bool(policy.get("rollbackFailedInstancesOnPolicyBreach", False)),
+            bool(policy.get("maxSurge", False)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +69,10 @@ class RollingPolicy:
             "maxUnhealthyInstancePercent": self.max_unhealthy_instance_percent,
             "maxUnhealthyUpgradedInstancePercent": self.max_unhealthy_upgraded_instance_percent,
             "pauseTimeBetweenBatches": self.pause_time_between_batches,
+            "enableCrossZoneUpgrade": self.enable_cross_zone_upgrade,
+            "prioritizeUnhealthyInstances": self.prioritize_unhealthy_instances,
+            "rollbackFailedInstancesOnPolicyBreach": self.rollback_failed_on_breach,
+            "maxSurge": self.max_surge,
         }
 
     def batch_size(self, instances: int) -> int:
@@ -174,8 +187,18 @@ class RollingUpgrade:
         failed = sum(len(b.failed) for b in self.batches)
         percent = round(100 * failed / max(1, self.instance_count))
         threshold = self.policy["maxUnhealthyUpgradedInstancePercent"]
+        details = [
+            {
+                "code": "VMExtensionProvisioningError",
+                "target": instance_id,
+                "message": f"Instance {instance_id} is unhealthy after its upgrade.",
+            }
+            for batch in self.batches
+            for instance_id in batch.failed
+        ]
         return {
             "code": "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade",
+            "details": details,
             "message": (
                 "Rolling Upgrade failed after exceeding the MaxUnhealthyUpgradedInstancePercent "
                 f"value defined in the RollingUpgradePolicy. {percent}% of instances are in an "
