@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.unit.test_templates_engine import Expander, load_yaml12
+from pytask.demo.expand import Expander, load_yaml12
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
