@@ -4,14 +4,16 @@ Labs), input parsers, tags and the sweep's due rule, nested error rendering."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytask.agent import TaskError
 from pytask.tasks.devtestlab import parameters as params
-from pytask.tasks.devtestlab import spec, sweep, tagging
+from pytask.tasks.devtestlab import spec, sweep, tagging, waiting
 from pytask.tasks.devtestlab.environment import nested_errors
 
 DEFINITIONS = {
@@ -163,3 +165,61 @@ def test_nested_errors_render_every_level() -> None:
 def test_yaml_booleans_are_only_true_and_false() -> None:
     assert spec.tag_object("on: yes\nno: off") == {"on": "yes", "no": "off"}
     assert spec.yaml_object("flag: true\ncountry: no") == {"flag": True, "country": "no"}
+
+
+# --- waiting ---------------------------------------------------------------------------------
+class FakePoller:
+    """Done after `polls` checks; fails with `error` if given."""
+
+    def __init__(self, polls: int, error: Exception | None = None) -> None:
+        self.polls, self.error = polls, error
+
+    def done(self) -> bool:
+        self.polls -= 1
+        return self.polls < 0
+
+    def result(self, timeout: float | None = None) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_wait_all_collects_outcomes_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "sleep", lambda s: setattr(clock, "now", clock.now + s))
+    deadline = waiting.Deadline(1, clock)
+    boom = RuntimeError("DeploymentFailed")
+    pollers: dict[str, Any] = {"a": FakePoller(2), "b": FakePoller(4, boom)}
+    ticks: list[float] = []
+    results = waiting.wait_all(pollers, deadline, "things", lambda: ticks.append(clock.now))
+    assert results == {"a": None, "b": boom}
+    assert ticks and clock.now < 1060
+
+
+def test_wait_all_ends_when_the_resource_shows_its_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "sleep", lambda s: setattr(clock, "now", clock.now + s))
+    pollers: dict[str, Any] = {"env": FakePoller(10_000)}
+    results = waiting.wait_all(pollers, waiting.Deadline(1, clock), "x", settled=lambda k: True)
+    assert results == {"env": None}
+
+
+def test_the_deadline_is_monotonic_and_names_what_it_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "sleep", lambda s: setattr(clock, "now", clock.now + s))
+    deadline = waiting.Deadline(2, clock)
+    with pytest.raises(TaskError) as late:
+        waiting.wait_all({"vm-1": FakePoller(10**9)}, deadline, "lab VMs")  # type: ignore[dict-item]
+    assert "2 minute(s) waiting for lab VMs (vm-1)" in str(late.value)
+    assert clock.now == pytest.approx(1120.0)

@@ -78,6 +78,7 @@ def create(
             )
         if spec.if_exists == "reuse" and state == "Succeeded":
             ctx.log(f"Environment '{spec.name}' exists (Succeeded): reused, nothing created.")
+            _warn_if_different(ctx, current, prepared)
             return outputs(ctx, lab, current, prepared, "reused")
         if spec.if_exists == "reuse":
             raise TaskError(
@@ -90,6 +91,16 @@ def create(
     created = _submit(ctx, lab, spec, prepared, tags, deadline)
     _tag_group(ctx, lab, created, tags)
     return outputs(ctx, lab, created, prepared, action)
+
+
+def _warn_if_different(ctx: TaskContext, env: dtl.DtlEnvironment, prepared: Prepared) -> None:
+    deployed = env.deployment_properties
+    template_id = str(deployed.arm_template_id if deployed else "")
+    if template_id.lower() != str(prepared.template.id).lower():
+        ctx.warning(
+            f"Environment '{env.name}' was made from another template ({template_id}); it is "
+            "reused as it is. Set ifExists: recreate to replace it."
+        )
 
 
 def _settled(

@@ -8,6 +8,7 @@ still deploy and report outputs.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +24,18 @@ from pytask.sandbox.core.routing import Router
 
 @lru_cache(maxsize=1)
 def _router() -> Router:
-    from pytask.sandbox.core.registry import load_providers
+    """Every provider the server serves (those not present were already reported by the
+    server at start; they are skipped quietly here)."""
+    from pytask.sandbox.core.registry import PROVIDER_MODULES
 
-    return Router(load_providers())
+    providers: list[Provider] = []
+    for name in PROVIDER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        providers.append(module.PROVIDER)
+    return Router(providers)
 
 
 @dataclass(frozen=True)
