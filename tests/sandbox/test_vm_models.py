@@ -222,3 +222,16 @@ def test_put_vm_installs_and_validates_references() -> None:
     with pytest.raises(ArmError) as no_location:
         models.put_vm(w, vm_id, "vm1", {"properties": {}}, None, here)
     assert no_location.value.code == "LocationRequired"
+
+
+def test_history_stays_small_over_many_deploys() -> None:
+    apps = MachineApps()
+    other = package("other", "1.0.0")
+    for i in range(50):
+        now = i * 10.0
+        apps.apply([desired(package(version=f"1.0.{i}")), desired(other)], now, now, 1, ok)
+    assert len(apps.actions) <= 3
+    assert {(s.application, s.version) for s in apps.current(1000)} == {
+        ("web", "1.0.49"),
+        ("other", "1.0.0"),
+    }

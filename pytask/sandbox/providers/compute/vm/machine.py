@@ -107,7 +107,7 @@ class MachineApps:
         Actions not yet started are superseded (a newer model wins, as in Azure). The new
         actions run one after the other, in the model's `order`; returns them.
         """
-        self.actions = [a for a in self.actions if a.start <= now]
+        self.actions = self._compacted([a for a in self.actions if a.start <= now], now)
         current = self.targeted(now)
         wanted = {d.package.application.lower(): d for d in desired}
         planned: list[tuple[str, Desired | None, Action | None]] = []
@@ -127,6 +127,17 @@ class MachineApps:
             at += duration
         self.actions.extend(new)
         return new
+
+    @staticmethod
+    def _compacted(actions: list[Action], now: float) -> list[Action]:
+        """Drop finished actions a later finished action of the same application supersedes:
+        what is read (current and targeted state) stays the same, the history stays small."""
+        latest: dict[str, Action] = {}
+        for action in sorted(actions, key=lambda a: a.end):
+            if action.end <= now:
+                latest[action.application.lower()] = action
+        keep = {id(a) for a in latest.values()}
+        return [a for a in actions if a.end > now or id(a) in keep]
 
     @staticmethod
     def _action(

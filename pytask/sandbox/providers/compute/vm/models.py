@@ -579,7 +579,8 @@ def _upgrade_instance(
     site: Site,
 ) -> tuple[float, bool]:
     """Bring one instance to the scale set's model from `at`: (when done, deployment failed)."""
-    applied = [e for e in doc.get("_applied", []) if e[0] <= site.now]
+    # Only the generation in force now matters from the past; later ones were superseded.
+    applied = [e for e in doc.get("_applied", []) if e[0] <= site.now][-1:]
     applied.append([at, int(scale_set["_generation"])])
     doc["_applied"] = applied
     failed = _converge(doc, desired, at, site)
