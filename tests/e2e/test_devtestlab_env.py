@@ -66,13 +66,18 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
 
 
 def run(
-    cloud: RunningSandbox, inputs: Mapping[str, str], variables: Mapping[str, str] | None = None
+    cloud: RunningSandbox,
+    inputs: Mapping[str, str],
+    variables: Mapping[str, str] | None = None,
+    auth: str | None = None,
 ) -> tuple[Output, list[dict[str, Any]]]:
-    """The task as `pytask run` runs it; its output and the requests it made."""
+    """The task as `pytask run` runs it (as the ready-file's `auth` identity if given); its
+    output and the requests it made."""
     before = len(cloud.requests_log())
     code, out, err = run_pytask(
         "DevTestLabEnv",
         connection=cloud.ready_file,
+        auth=auth,
         inputs={"lab": LAB, "labResourceGroup": LAB_RG, **inputs},
         variables=variables or PIPELINE,
     )
@@ -224,7 +229,9 @@ def test_delete_twice_succeeds(cloud: RunningSandbox) -> None:
     created, _ = run(cloud, env_inputs("gone", {"adminPassword": PASSWORD, "namePrefix": "gone"}))
     assert created.result == "Succeeded", created.errors
     group = created.outputs["environmentResourceGroupId"]
-    first, requests = run(cloud, {"action": "delete", "name": "gone"})
+    env_id = created.outputs["environmentResourceId"]
+    # By id, as another identity than the one that created it (an always() cleanup job).
+    first, requests = run(cloud, {"action": "delete", "name": env_id}, auth="spnCertificate")
     assert first.result == "Succeeded", first.errors
     assert any(w.startswith("DELETE") and "/environments/gone" in w for w in writes(requests))
     assert group.lower() not in world(cloud)
@@ -273,9 +280,12 @@ def test_lab_vms_with_artifacts(cloud: RunningSandbox) -> None:
     assert again.result == "Succeeded" and writes(requests) == []
     assert json.loads(again.outputs["vmResourceIds"]) == compute
 
+    by_id, requests = run(cloud, {"action": "delete", "kind": "vm", "name": lab_vms[1]})
+    assert by_id.result == "Succeeded", by_id.errors
+    assert [w for w in writes(requests) if w.startswith("DELETE")] == [f"DELETE {lab_vms[1]}"]
     deleted, requests = run(cloud, {"action": "delete", "kind": "vm", "name": "tvm"})
     assert deleted.result == "Succeeded", deleted.errors
-    assert len([w for w in writes(requests) if w.startswith("DELETE")]) == 2
+    assert [w for w in writes(requests) if w.startswith("DELETE")] == [f"DELETE {lab_vms[0]}"]
     assert not [k for k in world(cloud) if "/virtualmachines/tvm-" in k]
     twice, requests = run(cloud, {"action": "delete", "kind": "vm", "name": "tvm"})
     assert twice.result == "Succeeded" and writes(requests) == []

@@ -306,13 +306,27 @@ def _status(error: BaseException) -> int | None:
 
 
 def delete(ctx: TaskContext, lab: Lab, spec: DtlSpec, deadline: Deadline) -> Outcome:
-    """The VM named, and the `name-N` VMs a create with vmCount > 1 made."""
+    """The VM named (or given by id), and the `name-N` VMs a create with vmCount > 1 made."""
+    if spec.name.startswith("/"):
+        wanted = spec.name.rstrip("/").lower()
+        found = [vm for vm in lab.lab_vms() if str(vm.id).lower() == wanted]
+        return _delete_found(ctx, lab, found, spec.name.rstrip("/").rsplit("/", 1)[-1], deadline)
     numbered = re.compile(rf"^{re.escape(spec.name)}(-\d+)?$", re.IGNORECASE)
     found = [vm for vm in lab.lab_vms() if numbered.match(str(vm.name))]
+    return _delete_found(ctx, lab, found, spec.name, deadline)
+
+
+def _delete_found(
+    ctx: TaskContext,
+    lab: Lab,
+    found: list[dtl.LabVirtualMachine],
+    display: str,
+    deadline: Deadline,
+) -> Outcome:
     if not found:
-        ctx.log(f"Lab VM '{spec.name}' does not exist: nothing to delete.")
-        return Outcome("already gone", "vm", spec.name)
+        ctx.log(f"Lab VM '{display}' does not exist: nothing to delete.")
+        return Outcome("already gone", "vm", display)
     delete_names(ctx, lab, [str(vm.name) for vm in found], deadline)
-    outcome = Outcome("deleted", "vm", spec.name)
+    outcome = Outcome("deleted", "vm", display)
     outcome.lab_vm_ids = [str(vm.id) for vm in found]
     return outcome
