@@ -36,15 +36,19 @@ METRICS_AUDIENCE_KEY = "metricsAudience"
 # endpoint differs from the token audience (the sandbox) publishes it as `logAnalytics`.
 LOG_ANALYTICS_ENDPOINT_KEY = "logAnalytics"
 
-# Microsoft Entra's storage resource id is the same in every Entra cloud (an account's own
-# blob URL is also accepted); a custom cloud may publish another as `storageAudience`.
+# The Storage SDKs' default audience, documented as valid for any storage account (an
+# account's own blob URL is the alternative); a custom cloud may publish `storageAudience`.
 DEFAULT_STORAGE_AUDIENCE = "https://storage.azure.com"
 STORAGE_AUDIENCE_KEY = "storageAudience"
 
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """What a task needs to know about one cloud. URLs carry no trailing slash."""
+    """What a task needs to know about one cloud.
+
+    Endpoint URLs carry no trailing slash; audiences are kept as published, since some
+    token services compare them literally.
+    """
 
     name: str
     resource_manager: str
