@@ -38,6 +38,7 @@ SEED = base_seed(
             {"name": "vm-4", "resourceGroup": RG},
             {"name": "vm-5", "resourceGroup": RG},
             {"name": "vm-6", "resourceGroup": RG},
+            {"name": "vm-7", "resourceGroup": RG},
         ],
         "scaleSets": [
             {"name": "ss-manual", "resourceGroup": RG, "instances": 4},
@@ -110,6 +111,7 @@ def test_vm_list_deploys_then_rerun_changes_nothing(world: tuple[Sandbox, Arm]) 
         "targets": f"{sandbox.vm_id('vm-1')}\n{sandbox.vm_id('vm-2')}",
         "applicationVersionId": version,
         "batchSize": "1",
+        "pauseBetweenBatchesSeconds": "1",
     }
     out = run_deploy(sandbox, inputs)
     assert result(out) == "Succeeded", out.text[-3000:]
@@ -122,6 +124,7 @@ def test_vm_list_deploys_then_rerun_changes_nothing(world: tuple[Sandbox, Arm]) 
     # The rollback state is output before the first write, and each batch has its group.
     assert out.text.index("variable=rollbackState") < out.text.index("##[group]Batch 1: vm-1")
     assert "##[group]Batch 2: vm-2" in out.text
+    assert out.text.count("Pausing 1 s before the next batch.") == 1
     assert any(c.name == "task.setprogress" and c.prop("value") == "100" for c in out.commands)
     assert "vm-1 | vm-1 | absent → 1.0.0 | succeeded | Install SUCCESS" in out.text
     view = arm.get(sandbox.vm_id("vm-2") + "/instanceView")
@@ -141,9 +144,11 @@ def test_resource_group_with_tag_filter_selects_targets(world: tuple[Sandbox, Ar
             "resourceGroup": RG,
             "tagFilter": "role=web",
             "applicationVersionId": sandbox.version_id("webapp", "1.0.0"),
+            "strategy": "allAtOnce",
         },
     )
     assert result(out) == "Succeeded", out.text[-3000:]
+    assert "##[group]Batch 1: vm-1, vm-2" in out.text
     deployed = json.loads(outputs(out)["deployedTargets"])
     assert deployed == [sandbox.vm_id("vm-1"), sandbox.vm_id("vm-2")]
 
@@ -500,3 +505,28 @@ def test_latest_resolves_to_the_newest_version(world: tuple[Sandbox, Arm]) -> No
     assert result(out) == "Succeeded", out.text[-3000:]
     assert "Application: webapp 2.0.0 (Linux)" in out.text
     assert gallery_apps(arm, vm)[0]["packageReferenceId"] == sandbox.version_id("webapp", "2.0.0")
+
+
+def test_without_rollback_on_failure_the_failed_version_stays(world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = world
+    vm = sandbox.vm_id("vm-7")
+    sandbox.set_faults(
+        {"rules": [], "vmApplicationFailures": [{"instances": ["vm-7"], "message": "disk full"}]}
+    )
+    try:
+        out = run_deploy(
+            sandbox,
+            {
+                "targets": vm,
+                "applicationVersionId": sandbox.version_id("webapp", "2.0.0"),
+                "rollbackOnFailure": "false",
+            },
+        )
+    finally:
+        sandbox.set_faults({"rules": []})
+    assert result(out) == "Failed", out.text[-3000:]
+    assert "##[group]Rollback" not in out.text
+    failed = json.loads(outputs(out)["failedInstances"])
+    assert failed == [{"target": vm, "instance": "vm-7", "message": "Install FAILED disk full"}]
+    assert gallery_apps(arm, vm)[0]["packageReferenceId"].endswith("/webapp/versions/2.0.0")
+    assert json.loads(outputs(out)["deployedTargets"]) == [vm]
