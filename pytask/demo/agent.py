@@ -26,6 +26,7 @@ class StepRun:
     name: str
     result: str = "Failed"
     outputs: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)  # set without isOutput
     secrets: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -59,7 +60,7 @@ def _command(line: str) -> tuple[str, dict[str, str], str] | None:
     return name.lower(), props, _unescape(line[end + 1 :])
 
 
-def _absorb(step: StepRun, line: str) -> str | None:
+def absorb(step: StepRun, line: str) -> str | None:
     """Record a logging command; the line to show, if any."""
     parsed = _command(line)
     if parsed is None:
@@ -68,6 +69,8 @@ def _absorb(step: StepRun, line: str) -> str | None:
     if name == "task.setvariable":
         if props.get("isoutput", "").lower() == "true":
             step.outputs[props.get("variable", "")] = message
+        else:
+            step.variables[props.get("variable", "")] = message
         if props.get("issecret", "").lower() == "true":
             step.secrets.add(props.get("variable", ""))
     elif name == "task.complete":
@@ -85,7 +88,6 @@ class Agent:
     stage_dir: Path  # build/extension (tools/build.py stage)
     connection_file: Path  # the sandbox's ready-file
     sources_dir: Path
-    work_root: Path
 
     def run(
         self,
@@ -94,9 +96,9 @@ class Agent:
         inputs: Mapping[str, str],
         variables: Mapping[str, str],
         show: Callable[[str], None],
+        work_dir: Path,
     ) -> StepRun:
         task_dir = self.stage_dir / "tasks" / task
-        work_dir = self.work_root / f"{variables.get('System.StageName', 'job')}-{name}"
         args = argparse.Namespace(
             task=task,
             task_json=str(task_dir / "task.json"),
@@ -129,7 +131,7 @@ class Agent:
             for raw in child.stdout:
                 line = raw.rstrip("\r\n")
                 step.log.append(line)
-                shown = _absorb(step, line)
+                shown = absorb(step, line)
                 if shown is not None:
                     show(shown)
             step.exit_code = child.wait()

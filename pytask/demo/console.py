@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytask.demo.release import ReleaseRun
+    from pytask.demo.model import ReleaseRun
 
 _COLOURS = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 # Lines a task logs that tell the story of a release (the rest are shown with --verbose).

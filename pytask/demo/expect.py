@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytask.demo import world
-from pytask.demo.release import ReleaseRun
+from pytask.demo.model import ReleaseRun
 
 # The gate's pass as task.json documents it, and as the run control names it (both seen).
 PASSED = ("Succeeded", "Passed")

@@ -1,5 +1,5 @@
-"""The demo's driver: stage the extension, start the seeded sandbox, run both releases, check
-what happened, write the report."""
+"""The demo's driver: stage the extension, start the seeded sandbox, expand the demo pipeline
+(the shipped release template) and run it for two versions, check what happened, report."""
 
 from __future__ import annotations
 
@@ -10,67 +10,100 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pytask.demo import world
 from pytask.demo.agent import Agent
 from pytask.demo.console import Console
+from pytask.demo.expand import Expander
 from pytask.demo.expect import check_outcome
-from pytask.demo.release import Release
+from pytask.demo.model import ReleaseRun
 from pytask.demo.report import write_report
+from pytask.demo.runner import Runner
 
 REPO = Path(__file__).resolve().parents[2]
+PIPELINE = Path(__file__).with_name("pipeline.yml")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv or [])
     out = Console(verbose=args.verbose)
-    if shutil.which("node") is None:
-        out.fail("node is not on PATH: the tasks run on the agent's Node, so the demo needs it")
+    if shutil.which("node") is None or shutil.which("bash") is None:
+        out.fail("the demo needs node (the tasks run on the agent's Node) and bash on PATH")
         return 1
     root = Path(args.work_dir or tempfile.mkdtemp(prefix="vmapp-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    pipeline = Expander(repositories={"vmapp": REPO}).expand_pipeline(PIPELINE)
     stage_dir = _stage(out, Path(args.stage_dir).resolve())
     out.title("Starting the sandbox (a local Azure) with the demo world")
     sandbox = world.start_sandbox(root)
     try:
         out.line(f"   ARM at {sandbox.ready['arm_url']}, state in {root / 'sandbox'}")
-        sources = root / "s"
-        packages = {
-            v: world.write_package(sources / "dist", v) for v in (world.HEALTHY, world.UNHEALTHY)
-        }
-        agent = Agent(stage_dir, sandbox.ready_file, sources, root / "agent")
-        release = Release(agent, sandbox, out.line, str(sandbox.ready["connection"]["id"]))
-        runs = []
-        for build_id, (version, package) in enumerate(packages.items(), start=101):
-            out.title(f"Release {version} (build {build_id})")
-            runs.append(release.run(version, build_id, str(package.relative_to(sources))))
+        runs = [
+            _release(out, pipeline, sandbox, stage_dir, root, version, build_id)
+            for build_id, version in enumerate((world.HEALTHY, world.UNHEALTHY), start=101)
+        ]
         problems = check_outcome(runs, sandbox)
-        seconds = time.monotonic() - started
-        report = write_report(root / "report.html", runs, problems, seconds)
     finally:
         sandbox.stop()
+    seconds = time.monotonic() - started
+    report = write_report(root / "report.html", runs, problems, seconds)
     out.summary(runs, problems, seconds)
     out.line(f"\nReport: {report}")
     return 1 if problems else 0
 
 
+def _release(
+    out: Console,
+    pipeline: dict[str, Any],
+    sandbox: world.Sandbox,
+    stage_dir: Path,
+    root: Path,
+    version: str,
+    build_id: int,
+) -> ReleaseRun:
+    """One pipeline run: its own checkout (with the package built) and work folder."""
+    out.title(f"Release {version} (build {build_id})")
+    sources = root / f"run-{build_id}" / "s"
+    world.write_package(sources / "dist", version)
+    agent = Agent(stage_dir, sandbox.ready_file, sources)
+    runner = Runner(agent, out.line, root / f"run-{build_id}")
+    release = ReleaseRun(version, build_id)
+    runner.run(pipeline, release, _queued(sandbox, sources, version, build_id))
+    return release
+
+
+def _queued(sandbox: world.Sandbox, sources: Path, version: str, build_id: int) -> dict[str, str]:
+    """Predefined variables of the run, and the queue-time ones the demo pipeline uses."""
+    return {
+        "Build.BuildId": str(build_id),
+        "Build.BuildNumber": f"20261126.{build_id}",
+        "Build.DefinitionName": "vm-app-release",
+        "Build.SourcesDirectory": str(sources),
+        "System.DefaultWorkingDirectory": str(sources),
+        "System.DefinitionId": "7",
+        "System.StageAttempt": "1",
+        "appVersion": version,
+        "sandboxConnection": str(sandbox.ready["connection"]["id"]),
+        "sandboxSubscription": sandbox.subscription,
+    }
+
+
 def _stage(out: Console, stage_dir: Path) -> Path:
     out.title("Staging the extension (tools/build.py stage)")
-    command = [
+    build = [
         sys.executable,
         str(REPO / "tools" / "build.py"),
         "stage",
         "--stage-dir",
         str(stage_dir),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(build, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"staging failed:\n{done.stdout}\n{done.stderr}")
-    out.line(
-        f"   {stage_dir / 'tasks'}: "
-        + ", ".join(sorted(p.name for p in (stage_dir / "tasks").iterdir()))
-    )
+    tasks = sorted(p.name for p in (stage_dir / "tasks").iterdir())
+    out.line(f"   {stage_dir / 'tasks'}: {', '.join(tasks)}")
     return stage_dir
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pytask.demo import charts, markdown
 from pytask.demo.agent import StepRun
-from pytask.demo.release import ReleaseRun, StageRun
+from pytask.demo.model import ReleaseRun, StageRun
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}

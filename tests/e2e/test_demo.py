@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from pytask.demo import charts, markdown
-from pytask.demo.agent import StepRun, _absorb
+from pytask.demo.agent import StepRun, absorb
 from pytask.demo.expect import _bad_release, _good_release
-from pytask.demo.release import ReleaseRun, StageRun
+from pytask.demo.model import ReleaseRun, StageRun
 from pytask.demo.report import write_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,14 +38,14 @@ def _run(version: str, statuses: dict[str, str], verdicts: dict[str, str]) -> Re
 
 def test_logging_commands_are_read_as_the_agent_reads_them() -> None:
     step = StepRun(task="DeployVmApp", name="deployApp")
-    assert _absorb(step, "plain line") == "plain line"
+    assert absorb(step, "plain line") == "plain line"
     assert (
-        _absorb(step, "##vso[task.setvariable variable=rollbackState;isOutput=true]{%22a%3B%5D}")
+        absorb(step, "##vso[task.setvariable variable=rollbackState;isOutput=true]{%22a%3B%5D}")
         is None
     )
-    assert _absorb(step, "##vso[task.setvariable variable=pw;isOutput=true;issecret=true]x") is None
-    assert _absorb(step, "##vso[task.logissue type=error]bad%0Anews") == "error: bad\nnews"
-    assert _absorb(step, "##vso[task.complete result=Failed;]done") is None
+    assert absorb(step, "##vso[task.setvariable variable=pw;isOutput=true;issecret=true]x") is None
+    assert absorb(step, "##vso[task.logissue type=error]bad%0Anews") == "error: bad\nnews"
+    assert absorb(step, "##vso[task.complete result=Failed;]done") is None
     assert step.outputs == {"rollbackState": "{%22a;]}", "pw": "x"}
     assert step.secrets == {"pw"} and step.errors == ["bad\nnews"] and step.result == "Failed"
 
@@ -139,3 +139,75 @@ def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
     report = (tmp_path / "demo" / "report.html").read_text()
     assert f"Report: {tmp_path / 'demo' / 'report.html'}" in done.stdout
     assert report.count("Gate verdict") == 3  # test and prod for 1.0.0, test for 1.1.0
+
+
+def test_runner_follows_the_pipeline_semantics(tmp_path: Path) -> None:
+    """Outputs across stages, hooks that share only artifacts, on.failure, conditions and
+    skipped stages, with bash steps only (no cloud)."""
+    from pytask.demo.agent import Agent
+    from pytask.demo.runner import Runner
+
+    set_output = 'echo "##vso[task.setvariable variable=v;isOutput=true]hello"'
+    record = (
+        'mkdir -p "$(Pipeline.Workspace)/rec" && printf %s "$GOT" > "$(Pipeline.Workspace)/rec/got"'
+    )
+    read = 'echo "##vso[task.setvariable variable=seen]$(cat "$(Pipeline.Workspace)/rec/got")"'
+    hooks = {
+        "deploy": {
+            "steps": [
+                {"bash": record, "env": {"GOT": "$(got)"}, "name": "record"},
+                {"publish": "$(Pipeline.Workspace)/rec", "artifact": "rec-$(System.StageAttempt)"},
+                {"bash": "exit 1", "name": "boom"},
+                {"bash": "echo unreachable", "name": "afterBoom"},
+            ]
+        },
+        "on": {
+            "failure": {
+                "steps": [
+                    {"download": "current", "artifact": "rec-$(System.StageAttempt)"},
+                    {"bash": read.replace("/rec/", "/rec-1/"), "name": "read"},
+                    {
+                        "bash": 'echo "##vso[task.setvariable variable=final;isOutput=true]$SEEN"',
+                        "name": "report",
+                        "condition": "ne(variables['seen'], '')",
+                    },
+                ]
+            },
+            "success": {"steps": [{"bash": "echo never", "name": "never"}]},
+        },
+    }
+    pipeline = {
+        "stages": [
+            {"stage": "A",
+             "jobs": [{"job": "make", "steps": [{"bash": set_output, "name": "setv"}]}]},
+            {
+                "stage": "B",
+                "dependsOn": "A",
+                "variables": {"got": "$[ stageDependencies.A.make.outputs['setv.v'] ]"},
+                "jobs": [
+                    {"deployment": "release", "environment": "e", "strategy": {"runOnce": hooks}},
+                    {"job": "cleanup", "dependsOn": "release", "condition": "always()",
+                     "steps": [{"bash": "echo cleaned", "name": "cleanup"}]},
+                    {"job": "later", "dependsOn": "release",
+                     "steps": [{"bash": "echo no", "name": "notRun"}]},
+                ],
+            },
+            {"stage": "C", "jobs": [{"job": "x", "steps": [{"bash": "echo x", "name": "x"}]}]},
+        ]
+    }  # fmt: skip
+    (tmp_path / "s").mkdir()
+    agent = Agent(tmp_path / "stage", tmp_path / "ready.json", tmp_path / "s")
+    run = ReleaseRun("0.0.1", 1)
+    lines: list[str] = []
+    Runner(agent, lines.append, tmp_path / "run").run(pipeline, run, {"System.StageAttempt": "1"})
+    assert [(s.name, s.status) for s in run.stages] == [
+        ("A", "succeeded"),
+        ("B", "failed"),
+        ("C", "skipped"),
+    ]
+    b = run.stage("B")
+    names = [s.name for s in b.steps]
+    assert "afterBoom" not in names and "never" not in names and "notRun" not in names
+    assert "cleanup" in names
+    report = b.step("report")
+    assert report is not None and report.outputs == {"final": "hello"}
