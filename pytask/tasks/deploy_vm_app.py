@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from azure.core.exceptions import AzureError
+
 from pytask.agent import TaskContext, TaskError, run_task
 from pytask.cloud import CloudSession
 from pytask.tasks.deploy import report
@@ -128,6 +130,11 @@ def _application_only(compute: Compute, application_id: str) -> AppVersion:
     return AppVersion(application_id, name, os_type, None, None, frozenset())
 
 
+def _one_line(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:300]
+
+
 def _label(entry: Entry | None) -> str:
     if entry is None:
         return "not installed"
@@ -203,6 +210,11 @@ def _run(rollout: Rollout, targets: list[Target]) -> None:
     except RolloutTimeout as exc:
         rollout.stopped = str(exc)
         rollout.ctx.log(f"Stopping the rollout: {exc}.")
+    except AzureError as exc:
+        # Retries exhausted or a refused write half-way: stop, so that what was touched can
+        # still be put back.
+        rollout.stopped = f"Azure answered an error: {_one_line(str(exc))}"
+        rollout.ctx.log(f"Stopping the rollout: {rollout.stopped}.")
 
 
 # --- rollback ----------------------------------------------------------------------------------

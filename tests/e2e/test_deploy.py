@@ -53,6 +53,7 @@ SEED = base_seed(
             {"name": "ss-fail", "resourceGroup": RG, "instances": 4},
             {"name": "ss-conc", "resourceGroup": RG, "instances": 1},
             {"name": "ss-crash", "resourceGroup": RG, "instances": 3},
+            {"name": "ss-err", "resourceGroup": RG, "instances": 2},
             {
                 "name": "ss-rollfail",
                 "resourceGroup": RG,
@@ -530,3 +531,25 @@ def test_without_rollback_on_failure_the_failed_version_stays(world: tuple[Sandb
     assert failed == [{"target": vm, "instance": "vm-7", "message": "Install FAILED disk full"}]
     assert gallery_apps(arm, vm)[0]["packageReferenceId"].endswith("/webapp/versions/2.0.0")
     assert json.loads(outputs(out)["deployedTargets"]) == [vm]
+
+
+def test_an_azure_error_half_way_stops_and_rolls_back(world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = world
+    target = sandbox.vmss_id("ss-err")
+    before = gallery_apps(arm, target)
+    sandbox.set_faults(
+        {"rules": [{"method": "POST", "path": "ss-err/manualupgrade$", "count": 1,
+                    "inject": "status", "status": 409, "code": "OperationNotAllowed",
+                    "message": "The operation is not allowed right now."}]}
+    )  # fmt: skip
+    try:
+        out = run_deploy(
+            sandbox,
+            {"targets": target, "applicationVersionId": sandbox.version_id("webapp", "1.0.0")},
+        )
+    finally:
+        sandbox.set_faults({"rules": []})
+    assert result(out) == "Failed", out.text[-3000:]
+    assert "Azure answered an error: (OperationNotAllowed)" in out.text
+    assert "##[group]Rollback" in out.text
+    assert gallery_apps(arm, target) == before

@@ -312,6 +312,7 @@ class Rollout:
 
         def check() -> bool:
             instances = self.compute.instances(target.id)
+            rolling_over: list[bool] = []  # asked at most once per look
             for item in instances:
                 number = str(item["instanceId"])
                 if (only is not None and number not in only) or number in found:
@@ -324,7 +325,9 @@ class Rollout:
                     result = status.AppResult(
                         status.Outcome.PENDING, None, "not updated by the rolling upgrade"
                     )
-                    if self._rolling_over(target):
+                    if not rolling_over:
+                        rolling_over.append(self._rolling_over(target))
+                    if rolling_over[0]:
                         found[number] = self._result(target, item["name"], result)
                     continue
                 if latest and result.outcome is not status.Outcome.PENDING:
