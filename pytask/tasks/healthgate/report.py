@@ -57,4 +57,4 @@ def publish(ctx: TaskContext, run: Run, targets: list[Target], limiter: QueryLim
         raise TaskError(f"Health gate failed: {verdict.reason}.")
     if verdict.verdict is Verdict.SUCCEEDED_WITH_ISSUES or verdict.data_incomplete:
         # A pass on incomplete data is not a clean pass: the release manager should look.
-        ctx.succeeded_with_issues(f"Health gate {verdict.outcome.lower()}: {verdict.reason}")
+        ctx.succeeded_with_issues(f"Health gate{mode} {verdict.outcome.lower()}: {verdict.reason}")
