@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
 from pytask.sandbox.azurite import Azurite, AzuriteConfig
+from pytask.sandbox.core.provider import Runtime
 from pytask.sandbox.core.world import World
 from pytask.sandbox.providers.storage import models
 
@@ -143,7 +145,8 @@ class BlobService:
 
     def sync(self) -> bool:
         """Write the gate file if the accounts or the token policy changed. True if written."""
-        with self._lock:
+        # Lock order: the world's first (request handlers already hold it), then ours.
+        with self.world.lock, self._lock:
             document = gate_document(self.world, self.tokens, self._admin_secret)
             text = json.dumps(document, sort_keys=True)
             if text == self._written:
@@ -202,6 +205,22 @@ class BlobService:
             if self.world.version != seen:
                 seen = self.world.version
                 self.sync()
+
+
+def on_start(runtime: Runtime) -> Callable[[], None]:
+    """The provider's start hook: Azurite under STATE/azurite, `blob_url` in world.endpoints,
+    tokens checked against the sandbox's own issuer and keys. Returns the stop callable."""
+    tokens = TokenPolicy(runtime.token_issuers, runtime.jwks, runtime.authorization_uri)
+    blob = BlobService(
+        runtime.world,
+        runtime.state_dir / "azurite",
+        runtime.cert_file,
+        runtime.key_file,
+        runtime.ca_file,
+        tokens,
+    )
+    blob.start()
+    return blob.stop
 
 
 # One blob service per world in this process (the sandbox serves one world).
