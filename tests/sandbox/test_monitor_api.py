@@ -246,7 +246,9 @@ def test_arm_metrics_have_the_example_shape(clients: Clients) -> None:
     metric, shape_metric = body["value"][0], shape["value"][0]
     assert set(shape_metric) - {"errorCode"} <= set(metric)
     assert metric["name"]["value"] == "Percentage CPU"
-    assert {"timeStamp", "average", "minimum"} <= set(metric["timeseries"][0]["data"][-1])
+    points = metric["timeseries"][0]["data"]
+    assert all("timeStamp" in p for p in points)
+    assert any({"average", "minimum"} <= set(p) for p in points)  # empty grains: timeStamp only
 
 
 def test_alerts_fire_from_the_seeded_rule(clients: Clients) -> None:
@@ -270,3 +272,34 @@ def test_alerts_fire_from_the_seeded_rule(clients: Clients) -> None:
         "2019-03-01",
     )
     assert none["value"] == []
+
+
+def test_gate_metric_source_reads_through_arm_where_no_metrics_plane_exists(
+    clients: Clients,
+) -> None:
+    """Azure Stack Hub publishes no regional metrics endpoint: HealthGate's metric source falls
+    back to ARM's Metrics_List, one call per target, and sees the same values."""
+    from dataclasses import replace
+
+    from pytask.gate import resolve_check
+    from pytask.tasks.healthgate.limits import QueryLimiter
+    from pytask.tasks.healthgate.scope import Target, candidate
+    from pytask.tasks.healthgate.sources import Sources
+
+    check = resolve_check(
+        {"name": "cpu", "source": {"kind": "metric", "metric": "Percentage CPU"},
+         "rule": {"threshold": "< 90", "aggregate": "mean"}}
+    )  # fmt: skip
+    target = Target(clients.vm, "Microsoft.Compute/virtualMachines", "eastus", (VM,))
+    now = datetime.now(timezone.utc) - timedelta(seconds=10)  # every row already ingested
+    scope = candidate(now - timedelta(minutes=3), now, [target])
+    readings = []
+    for template in (clients.session.endpoints.metrics_template, None):
+        session = replace(
+            clients.session, endpoints=replace(clients.session.endpoints, metrics_template=template)
+        )
+        limiter = QueryLimiter()
+        readings.append(Sources(session, None, limiter).read(check, scope, (scope.start, now)))
+        assert limiter.counts["metrics"] == 1
+    batch, arm = (r.measurement.series for r in readings)
+    assert batch == arm and len(arm) >= 3 and all(20 < v < 50 for v in arm if v is not None)

@@ -214,7 +214,8 @@ def _partial_note(error: Any) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Microseconds kept: the window must be the same one the batch plane is asked for.
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _groups(targets: Iterable[Target]) -> dict[tuple[str, str], list[Target]]:
