@@ -95,11 +95,15 @@ class Compute:
         return self.get(f"{scale_set_id}/rollingUpgrades/latest")
 
     # --- writes ------------------------------------------------------------------------
-    def update_profile(self, resource_id: str, mutate: Mutation) -> Write | None:
+    def update_profile(
+        self, resource_id: str, mutate: Mutation, known: dict[str, Any] | None = None
+    ) -> Write | None:
         """Apply `mutate` to the target's application profile with If-Match; on 412 read
-        again and retry. None when the profile is already as wanted (nothing sent)."""
+        again and retry. None when the profile is already as wanted (nothing sent).
+
+        `known`: the model as read earlier (saves a read; its etag still guards the write)."""
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            model = self.get(resource_id)
+            model = known if attempt == 0 and known is not None else self.get(resource_id)
             if model is None:
                 raise TaskError(f"{resource_id} no longer exists.")
             before = profile_of(model)

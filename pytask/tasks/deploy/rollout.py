@@ -131,7 +131,7 @@ class Rollout:
         return mutate
 
     def _write(self, target: Target) -> Write | None:
-        write = self.compute.update_profile(target.id, self._mutation(target))
+        write = self.compute.update_profile(target.id, self._mutation(target), target.model)
         if write is not None:
             self.writes += 1
             self.conflicts += write.conflicts
