@@ -25,7 +25,18 @@ EXAMPLES = Path("/work/shared/azure-rest-examples/monitor")
 RG = "rg-mon"
 VM = "web-1"
 SEED = {
-    "resourceGroups": [{"name": RG, "location": "eastus"}],
+    "resourceGroups": [{"name": RG, "location": "eastus"}, {"name": "rg-other"}],
+    "identity": {
+        "principals": [
+            {"name": "reader", "kind": "spnKey"},
+            {"name": "outsider", "kind": "spnKey"},
+        ],
+        "roleAssignments": [
+            {"principal": "reader", "role": "Reader", "scope": "/subscriptions/{subscriptionId}"},
+            {"principal": "outsider", "role": "Reader",
+             "scope": "/subscriptions/{subscriptionId}/resourceGroups/rg-other"},
+        ],
+    },
     "virtualMachines": [{"name": VM, "resourceGroup": RG}],
     "workspaces": [
         {
@@ -191,6 +202,30 @@ def test_tokens_for_another_audience_are_refused(clients: Clients) -> None:
     error = response.json()["error"]
     assert error["code"] == "InvalidTokenError"
     assert error["innererror"]["code"] == "InvalidAudience"
+
+
+@pytest.mark.parametrize(("name", "status"), [("reader", 200), ("outsider", 403)])
+def test_queries_need_read_access_to_the_workspace(
+    clients: Clients, name: str, status: int
+) -> None:
+    from azure.identity import ClientSecretCredential
+
+    principal = clients.sandbox["principals"][name]
+    credential = ClientSecretCredential(
+        clients.sandbox["tenant_id"], principal["client_id"], principal["secret"],
+        authority=clients.sandbox["authority_url"], disable_instance_discovery=True,
+    )  # fmt: skip
+    token = credential.get_token(clients.sandbox.base_url + "/.default").token
+    response = requests.post(
+        f"{clients.sandbox.base_url}/v1/workspaces/{clients.workspace_id}/query",
+        json={"query": "Heartbeat | count"},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=clients.sandbox.ca_bundle,
+        timeout=30,
+    )
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json()["error"]["code"] == "InsufficientAccessError"
 
 
 def test_unknown_workspace(clients: Clients) -> None:

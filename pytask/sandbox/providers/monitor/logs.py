@@ -8,6 +8,8 @@ from collections import deque
 from typing import Any
 
 from pytask.sandbox.core import ArmError, Reply, RequestContext, reply
+from pytask.sandbox.identity.rbac import is_allowed, role_definitions
+from pytask.sandbox.identity.state import identity
 
 from . import data, query, workspaces
 from .auth import require_token
@@ -16,6 +18,7 @@ from .timespan import TimespanError, parse_timespan
 
 # The public cloud's audiences, besides the one this sandbox publishes in its metadata.
 PUBLIC_AUDIENCES = {"https://api.loganalytics.io", "https://api.loganalytics.azure.com"}
+QUERY_ACTION = "Microsoft.OperationalInsights/workspaces/query/read"
 # The service's documented per-user limit: 200 requests per 30 seconds.
 RATE_LIMIT, RATE_WINDOW = 200, 30.0
 _recent: dict[str, deque[float]] = {}
@@ -66,8 +69,25 @@ def _span(ctx: RequestContext, text: str | None) -> tuple[float, float] | None:
         raise bad_argument("InvalidTimespan", str(error)) from error
 
 
+def _authorize(ctx: RequestContext, scope: str) -> None:
+    """The query API applies Azure RBAC: the caller must be allowed to query the workspace (or
+    read the resource, for a resource-centric query)."""
+    state = identity(ctx.world)
+    principal = ctx.principal
+    assert principal is not None
+    roles = role_definitions(state.role_definitions)
+    if not is_allowed(principal.object_id, QUERY_ACTION, scope, state.role_assignments, roles):
+        raise DataPlaneError(
+            403,
+            "InsufficientAccessError",
+            "The provided credentials have insufficient access to perform the requested operation",
+        )
+
+
 def _answer(ctx: RequestContext, workspace: dict[str, Any], resource: str | None = None) -> Reply:
     principal = require_token(ctx, audiences(ctx))
+    ctx.principal = principal
+    _authorize(ctx, resource or str(workspace["id"]))
     _throttle(principal.object_id or principal.app_id)
     text, timespan = _request(ctx)
     snap = data.snapshot(ctx.world, workspace["id"], ctx.clock, _span(ctx, timespan))
