@@ -34,8 +34,9 @@ class Outcome:
 
 
 def publish(ctx: TaskContext, outcome: Outcome) -> None:
-    failed = [{"target": r.target, "instance": r.instance, "message": r.message}
-              for r in outcome.failed]  # fmt: skip
+    failed = [
+        {"target": r.target, "instance": r.instance, "message": r.message} for r in outcome.failed
+    ]
     ctx.set_output("deployedTargets", json.dumps(outcome.deployed_targets()))
     ctx.set_output("failedInstances", json.dumps(failed))
     _table(ctx, outcome)
@@ -43,10 +44,15 @@ def publish(ctx: TaskContext, outcome: Outcome) -> None:
 
 def _rows(results: list[InstanceResult]) -> list[list[str]]:
     return [
-        [r.target.rsplit("/", 1)[-1], r.instance, f"{r.previous} → {r.new}",
-         r.outcome.value, r.message]
+        [
+            r.target.rsplit("/", 1)[-1],
+            r.instance,
+            f"{r.previous} → {r.new}",
+            r.outcome.value,
+            r.message,
+        ]
         for r in results
-    ]  # fmt: skip
+    ]
 
 
 def _table(ctx: TaskContext, outcome: Outcome) -> None:

@@ -226,10 +226,13 @@ def instance_view(doc: Mapping[str, Any], now: float) -> dict[str, Any]:
             {
                 "type": extension["type"],
                 "typeHandlerVersion": extension["typeHandlerVersion"],
-                "status": {"code": "ProvisioningState/succeeded", "level": "Info",
-                           "displayStatus": "Ready"},
+                "status": {
+                    "code": "ProvisioningState/succeeded",
+                    "level": "Info",
+                    "displayStatus": "Ready",
+                },
             }
-        ]  # fmt: skip
+        ]
     return view
 
 

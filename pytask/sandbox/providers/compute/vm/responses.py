@@ -70,12 +70,11 @@ def _write_vm(ctx: RequestContext, body_of: Callable[[dict[str, Any] | None], An
         ctx.check_preconditions(existing.get("etag") if existing else None, existing is not None)
         here = site.for_request(ctx)
         body = body_of(existing)
-        doc, failed = models.put_vm(ctx.world, resource_id, ctx.params["vmName"], body, existing,
-                                    here)  # fmt: skip
+        name = ctx.params["vmName"]
+        doc, failed = models.put_vm(ctx.world, resource_id, name, body, existing, here)
         seconds = models.vm_operation_duration(doc, here)
-        failure = (
-            models.failure_message(doc, doc["_apps"][-1]["start"] + seconds) if failed else None
-        )
+        # Outcomes are decided when scheduled: read them as they will be once all is done.
+        failure = models.failure_message(doc, float("inf")) if failed else None
     view = models.machine_view(doc, ctx.clock.now())
     return _operation_reply(ctx, doc, 200 if existing else 201, seconds, failure, view)
 
@@ -167,8 +166,9 @@ def _write_scale_set(ctx: RequestContext, body_of: Callable[[dict[str, Any] | No
         here = site.for_request(ctx)
         body = body_of(existing)
         name = ctx.params["vmScaleSetName"]
-        doc, seconds, failed = models.put_scale_set(ctx.world, resource_id, name, body, existing,
-                                                    here)  # fmt: skip
+        doc, seconds, failed = models.put_scale_set(
+            ctx.world, resource_id, name, body, existing, here
+        )
         failure = _instances_failure(ctx, doc) if failed else None
         view = models.scale_set_view(doc, ctx.world, ctx.clock.now())
     return _operation_reply(ctx, doc, 200 if existing else 201, seconds, failure, view)
