@@ -76,6 +76,7 @@ class Azurite:
         self._log: IO[bytes] | None = None
         self.port: int = config.port
         self.restarts = 0
+        self._listening = False
 
     @property
     def url(self) -> str:
@@ -84,6 +85,11 @@ class Azurite:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def ready(self) -> bool:
+        """Running and listening (a start in progress is running but not ready)."""
+        return self._listening and self.running
 
     @property
     def pid(self) -> int | None:
@@ -149,6 +155,7 @@ class Azurite:
             start_new_session=True,  # a Ctrl-C in the terminal reaches the sandbox only
         )
         self.port = self._wait_listening(log_path, offset)
+        self._listening = True
 
     def _wait_listening(self, log_path: Path, offset: int) -> int:
         deadline = time.monotonic() + START_TIMEOUT
@@ -168,6 +175,7 @@ class Azurite:
 
     def _stop_locked(self) -> None:
         process, self._process = self._process, None
+        self._listening = False
         if process is not None and process.poll() is None:
             # SIGTERM: Azurite closes its servers and saves its metadata store.
             process.send_signal(signal.SIGTERM)

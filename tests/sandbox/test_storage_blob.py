@@ -2,7 +2,8 @@
 
 No ARM server here: accounts are put in the world with the storage models (as the ARM handlers
 do) and tokens are signed with a sandbox signing key (as the identity endpoint does). The
-end-to-end path through `pytask sandbox serve` is in test_storage_arm.py.
+end-to-end path through `pytask sandbox serve` (and persistence across its restart) is in
+test_storage_arm.py.
 """
 
 from __future__ import annotations
@@ -275,24 +276,6 @@ def test_seed_containers_are_created(sandbox: Sandbox) -> None:
     assert names == ["configs", "packages"]
 
 
-def test_blobs_survive_a_restart_of_the_blob_service(tmp_path: Path) -> None:
-    box = Sandbox(tmp_path)
-    box.service.start()
-    try:
-        doc = box.account("persisted")
-        box.entra("persisted").create_container("packages")
-        box.entra("persisted").get_blob_client("packages", "a.bin").upload_blob(b"kept")
-    finally:
-        box.service.stop()
-    box.service = box.new_service()
-    box.service.start()
-    try:
-        blob = box.entra(doc["name"]).get_blob_client("packages", "a.bin")
-        assert blob.download_blob().readall() == b"kept"
-    finally:
-        box.service.stop()
-
-
 def test_azurite_stops_when_the_sandbox_is_killed(tmp_path: Path) -> None:
     """SIGKILL of the parent leaves no Azurite behind (the stdin watchdog)."""
     box = Sandbox(tmp_path)  # only for its certificate files
@@ -330,3 +313,16 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_killed_azurite_is_started_again_on_the_same_port(sandbox: Sandbox) -> None:
+    azurite = sandbox.service.azurite
+    assert azurite is not None and azurite.pid is not None
+    doc = sandbox.account(_name())
+    port, pid = azurite.port, azurite.pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (azurite.pid == pid or not azurite.ready):
+        time.sleep(0.05)
+    assert azurite.ready and azurite.pid != pid and azurite.port == port
+    sandbox.entra(doc["name"]).create_container("packages")

@@ -17,16 +17,17 @@ import contextlib
 import json
 import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-from pytask.sandbox.azurite import Azurite, AzuriteConfig
+from pytask.sandbox.azurite import Azurite, AzuriteConfig, AzuriteError
 from pytask.sandbox.core.provider import Runtime
 from pytask.sandbox.core.world import World
 from pytask.sandbox.providers.storage import models
@@ -167,6 +168,7 @@ class BlobService:
             f"{self.url}/{account}",
             credential={"account_name": account, "account_key": key},
             connection_verify=str(self.ca_file),
+            retry_total=1,  # callers may hold the world lock: fail fast if Azurite is down
         )
 
     @property
@@ -205,6 +207,19 @@ class BlobService:
             if self.world.version != seen:
                 seen = self.world.version
                 self.sync()
+            self._revive()
+
+    def _revive(self) -> None:
+        """Azurite died under a running sandbox (OOM killer, a stray kill): start it again on
+        the same port, so clients see a blip rather than a dead endpoint."""
+        azurite = self.azurite
+        if azurite is None or azurite.running or self._stop.is_set():
+            return
+        print("sandbox: Azurite exited unexpectedly; restarting it", file=sys.stderr, flush=True)
+        try:
+            azurite.start()
+        except AzuriteError as error:
+            print(f"sandbox: Azurite restart failed: {error}", file=sys.stderr, flush=True)
 
 
 def on_start(runtime: Runtime) -> Callable[[], None]:
@@ -241,6 +256,11 @@ def sync(world: World) -> None:
 def account_created(world: World, name: str) -> None:
     """A new account: served at once, and empty even if an earlier one had the same name."""
     service = running(world)
-    if service is not None:
-        service.sync()
+    if service is None:
+        return
+    service.sync()
+    try:
         service.purge(name)
+    except AzureError as error:
+        # The ARM create stands (as in Azure); only leftovers of a namesake may remain.
+        print(f"sandbox: could not clear old blobs of {name}: {error}", file=sys.stderr)
