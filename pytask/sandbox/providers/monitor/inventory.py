@@ -95,7 +95,9 @@ def _vm_changes(doc: Mapping[str, Any]) -> list[Change]:
 
 
 def _from_the_start(changes: list[Change], start: float) -> list[Change]:
-    """Each application's first install moved back to `start` (backfilled history)."""
+    """Each application's oldest remaining action moved back to `start` (backfilled history).
+    The VM provider compacts superseded finished actions away, so this is the version the
+    machine ran before its latest change: exact for the window just before a deployment."""
     seen: set[str] = set()
     moved: list[Change] = []
     for at, application, version in changes:
