@@ -324,6 +324,39 @@ def test_arm_token_is_not_a_storage_token(sandbox: Served) -> None:
     assert "Audience validation failed" in answer.text
 
 
+def test_deleting_the_resource_group_takes_the_account_off_the_data_plane(
+    sandbox: Served,
+) -> None:
+    sub = sandbox.ready["subscription_id"]
+    group = f"/subscriptions/{sub}/resourcegroups/rg-doomed"
+    assert sandbox.arm("PUT", group, "2024-11-01", {"location": "eastus"}).status_code == 201
+    name = _name()
+    with sandbox.storage() as client:
+        account = client.storage_accounts.begin_create("rg-doomed", name, _create_body()).result()
+    service = sandbox.blob(account.primary_endpoints.blob)
+    service.create_container("packages")
+    deleting = sandbox.arm("DELETE", group, "2024-11-01")
+    assert deleting.status_code == 202
+    auth = {"Authorization": deleting.request.headers["Authorization"]}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # poll the delete to its end, as a client does
+        poll = requests.get(
+            deleting.headers["Location"], headers=auth, verify=sandbox.ca, timeout=30
+        )
+        if poll.status_code != 202:
+            break
+        time.sleep(0.1)
+    while time.monotonic() < deadline:
+        try:
+            service.get_container_client("packages").get_container_properties()
+        except HttpResponseError as gone:
+            assert gone.status_code == 404
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the account still answers after its resource group was deleted")
+
+
 @pytest.mark.skipif(not EXAMPLES.exists(), reason="shared REST examples not present")
 def test_examples_replay(sandbox: Served) -> None:
     """The official create request is accepted as sent; answers carry the examples' keys."""
