@@ -47,6 +47,22 @@ SEED = {
                     "path": "builtin:sample-repository",
                 }
             ],
+            "customImages": [{"name": "golden-ubuntu", "osType": "Linux"}],
+            "formulas": [
+                {
+                    "name": "web-tester",
+                    "customImage": "golden-ubuntu",
+                    "size": "Standard_D2s_v5",
+                    "userName": "tester",
+                    "artifacts": [
+                        {
+                            "source": "public repo",
+                            "artifact": "linux-apt-package",
+                            "parameters": {"packages": "nginx"},
+                        }
+                    ],
+                }
+            ],
         }
     ],
 }
@@ -291,6 +307,30 @@ def test_lab_vms_with_artifacts(cloud: RunningSandbox) -> None:
     assert twice.result == "Succeeded" and writes(requests) == []
 
 
+def test_lab_vms_from_a_custom_image_and_from_a_formula(cloud: RunningSandbox) -> None:
+    custom, _ = run(cloud, {**VM_INPUTS, "name": "fromimg", "image": "golden-ubuntu"})
+    assert custom.result == "Succeeded", custom.errors
+    state = world(cloud)
+    lab_vm = state[json.loads(custom.outputs["labVmIds"])[0].lower()]
+    assert lab_vm["properties"]["customImageId"].endswith("/customimages/golden-ubuntu")
+    compute = state[json.loads(custom.outputs["vmResourceIds"])[0].lower()]
+    assert compute["properties"]["storageProfile"]["imageReference"]["id"].endswith(
+        "/customimages/golden-ubuntu"
+    )
+    # The formula sets image, size, user and an artifact; the inputs add another artifact.
+    inputs = {**VM_INPUTS, "name": "fromfml", "image": "web-tester", "size": "", "userName": ""}
+    inputs["artifacts"] = "- artifact: linux-run-command\n  parameters: {command: 'echo ok'}"
+    formula, _ = run(cloud, inputs)
+    assert formula.result == "Succeeded", formula.errors
+    lab_vm = world(cloud)[json.loads(formula.outputs["labVmIds"])[0].lower()]
+    assert lab_vm["properties"]["size"] == "Standard_D2s_v5"
+    assert lab_vm["properties"]["userName"] == "tester"
+    titles = [a["artifactTitle"] for a in lab_vm["_artifacts"]]
+    assert titles == ["APT Package", "Run Bash Command"]
+    for name in ("fromimg", "fromfml"):
+        run(cloud, {"action": "delete", "kind": "vm", "name": name})
+
+
 def test_failed_artifact_is_reported_and_the_vm_removed(cloud: RunningSandbox) -> None:
     cloud.set_faults(
         "rules:\n"
@@ -376,7 +416,9 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     ("bad-timeout", {"timeoutMinutes": "0"}, "timeoutMinutes"),
     ("bad-expiry", {"expiresInHours": "-3"}, "expiresInHours"),
     ("vm-no-image", {**VM, "image": ""}, "image"),
-    ("vm-bad-image", {**VM, "image": "ubuntu"}, "publisher:offer:sku"),
+    ("vm-bad-image", {**VM, "image": "pub:offer"}, "publisher:offer:sku"),
+    ("vm-unknown-image", {**VM, "image": "no-such-image"}, "formulas: web-tester"),
+    ("vm-no-size", {**VM, "size": ""}, "size: required"),
     ("vm-no-credentials", {**VM, "password": ""}, "password"),
     ("vm-count-zero", {**VM, "vmCount": "0"}, "vmCount"),
     ("vm-unknown-artifact", {**VM, "artifacts": "- no-such"}, "no artifact 'no-such'"),

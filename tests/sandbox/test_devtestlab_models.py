@@ -16,8 +16,8 @@ from pytask.sandbox.providers.deployments import parameters as params
 from pytask.sandbox.providers.deployments import template as templates
 from pytask.sandbox.providers.deployments.expressions import TemplateError, parse
 from pytask.sandbox.providers.deployments.functions import Scope
+from pytask.sandbox.providers.devtestlab import images, repository
 from pytask.sandbox.providers.devtestlab import models as dtl
-from pytask.sandbox.providers.devtestlab import repository
 
 GROUP = "/subscriptions/sub/resourceGroups/rg-env"
 
@@ -311,3 +311,26 @@ def test_artifact_requests_checked(artifact: str, parameters: list[Any], code: s
         dtl.artifact_runs(world, lab, [{"artifactId": artifact_id, "parameters": parameters}],
                           "Linux", 0.0, 1.0)  # fmt: skip
     assert raised.value.code == code
+
+
+def test_custom_images_and_formulas() -> None:
+    world = World("tenant", "sub")
+    lab = _lab_with_artifacts(world)
+    image_id = f"{lab['id']}/customimages/golden"
+    image = images.custom_image_doc(
+        world, image_id, "golden", lab, {"properties": {"vm": {"windowsOsInfo": {}}}}, 0.0
+    )
+    world.put(image)
+    assert image["_os"] == "Windows" and dtl.view(image)["location"] == "eastus"
+    with pytest.raises(ArmError, match="sourceVmId"):
+        images.custom_image_doc(world, image_id, "x", lab, {"properties": {}}, 0.0)
+    content = {"properties": {"customImageId": image_id, "size": "S", "password": "secret"}}
+    formula = images.formula_doc(
+        world, f"{lab['id']}/formulas/f", "f", lab, {"properties": {"formulaContent": content}}, 0.0
+    )
+    assert formula["properties"]["osType"] == "Windows"
+    assert "password" not in formula["properties"]["formulaContent"]["properties"]
+    missing = {"properties": {"customImageId": f"{lab['id']}/customimages/missing"}}
+    with pytest.raises(ArmError) as bad:
+        images.formula_doc(world, "x", "f", lab, {"properties": {"formulaContent": missing}}, 0.0)
+    assert bad.value.code == "InvalidFormulaContent"

@@ -89,6 +89,15 @@ class Lab:
             f"(for example: {', '.join(sorted(str(a.name) for a in known)[:8]) or 'none'})."
         )
 
+    # --- custom images and formulas --------------------------------------------------------
+    def custom_images(self) -> list[dtl.CustomImage]:
+        rg, lab = self.ref.resource_group, self.ref.name
+        return list(self.client.custom_images.list(rg, lab))
+
+    def formulas(self) -> list[dtl.Formula]:
+        rg, lab = self.ref.resource_group, self.ref.name
+        return list(self.client.formulas.list(rg, lab))
+
     # --- environments and VMs ----------------------------------------------------------
     def environments(self) -> list[dtl.DtlEnvironment]:
         """Everyone's environments (`@all`): a name is looked up whoever created it."""

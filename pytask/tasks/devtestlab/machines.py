@@ -20,23 +20,94 @@ TERMINAL = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
+class ImageChoice:
+    """What the VMs are made from: a gallery image or a lab custom image, and, when the
+    `image` input named a formula, the formula's size, user and artifacts."""
+
+    gallery: dtl.GalleryImageReference | None
+    custom_image_id: str | None
+    os_type: str
+    size: str | None = None
+    user_name: str | None = None
+    artifacts: tuple[dtl.ArtifactInstallProperties, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class PreparedVms:
     names: list[str]
     artifacts: list[dtl.ArtifactInstallProperties]
     network_id: str | None
     subnet: str | None
+    image: ImageChoice
+    size: str
+    user_name: str
+
+
+def resolve_image(lab: Lab, vm: VmSpec) -> ImageChoice:
+    if vm.image is not None:
+        gallery = dtl.GalleryImageReference(
+            offer=vm.image.offer, publisher=vm.image.publisher, sku=vm.image.sku,
+            os_type=vm.image.os_type, version=vm.image.version,
+        )  # fmt: skip
+        return ImageChoice(gallery, None, vm.image.os_type, source="gallery image")
+    wanted = vm.image_name.rstrip("/").lower()
+    images = lab.custom_images()
+    for image in images:
+        if wanted in (str(image.id).lower(), str(image.name).lower()):
+            return ImageChoice(None, str(image.id), _image_os(image), source="custom image")
+    formulas = lab.formulas()
+    for formula in formulas:
+        if wanted in (str(formula.id).lower(), str(formula.name).lower()):
+            return _from_formula(formula)
+    raise TaskError(
+        f"image: '{vm.image_name}' is neither a gallery image reference "
+        "(publisher:offer:sku[:version]) nor a custom image or formula of the lab (custom "
+        f"images: {', '.join(str(i.name) for i in images) or 'none'}; formulas: "
+        f"{', '.join(str(f.name) for f in formulas) or 'none'})."
+    )
+
+
+def _image_os(image: dtl.CustomImage) -> str:
+    if image.vm is not None and image.vm.windows_os_info is not None:
+        return "Windows"
+    if image.vhd is not None and image.vhd.os_type:
+        return str(image.vhd.os_type)
+    return "Linux"
+
+
+def _from_formula(formula: dtl.Formula) -> ImageChoice:
+    content = formula.formula_content
+    if content is None:
+        raise TaskError(f"image: formula '{formula.name}' has no content.")
+    return ImageChoice(
+        gallery=content.gallery_image_reference,
+        custom_image_id=content.custom_image_id,
+        os_type=str(formula.os_type or "Linux"),
+        size=content.size,
+        user_name=content.user_name,
+        artifacts=tuple(content.artifacts or ()),
+        source=f"formula {formula.name}",
+    )
 
 
 def prepare(ctx: TaskContext, lab: Lab, spec: DtlSpec) -> PreparedVms:
-    """Artifacts (names, parameters, OS) and the subnet checked; nothing written."""
+    """Image (or formula), artifacts (names, parameters, OS) and the subnet checked; nothing
+    written."""
     vm = spec.vm
     assert vm is not None
+    image = resolve_image(lab, vm)
+    ctx.log(f"Image: {vm.image_name} ({image.source}, {image.os_type})")
     known = lab.artifacts() if vm.artifacts else []
     problems: list[str] = []
-    installs: list[dtl.ArtifactInstallProperties] = []
+    size, user = vm.size or image.size, vm.user_name or image.user_name
+    for value, name in ((size, "size"), (user, "userName")):
+        if not value:
+            problems.append(f"{name}: required (the image is not a formula that sets it)")
+    installs: list[dtl.ArtifactInstallProperties] = list(image.artifacts)
     for request in vm.artifacts:
         artifact = lab.resolve_artifact(request, known)
-        problems.extend(_artifact_problems(artifact, request.parameters, vm))
+        problems.extend(_artifact_problems(artifact, request.parameters, image.os_type))
         installs.append(
             dtl.ArtifactInstallProperties(
                 artifact_id=artifact.id,
@@ -51,10 +122,12 @@ def prepare(ctx: TaskContext, lab: Lab, spec: DtlSpec) -> PreparedVms:
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise TaskError(f"The lab VMs cannot be created as asked; nothing was created:\n{listing}")
-    return PreparedVms(vm_names(spec.name, vm.count), installs, network_id, subnet)
+    assert size is not None and user is not None
+    names = vm_names(spec.name, vm.count)
+    return PreparedVms(names, installs, network_id, subnet, image, size, user)
 
 
-def _artifact_problems(artifact: dtl.Artifact, given: dict[str, str], vm: VmSpec) -> list[str]:
+def _artifact_problems(artifact: dtl.Artifact, given: dict[str, str], os_type: str) -> list[str]:
     definitions: dict[str, Any] = dict(artifact.parameters or {})
     problems = [
         f"artifact '{artifact.name}': '{name}' is not one of its parameters "
@@ -72,10 +145,8 @@ def _artifact_problems(artifact: dtl.Artifact, given: dict[str, str], vm: VmSpec
                 f"{', '.join(map(str, definition['allowedValues']))}; got '{value}'"
             )
     target = str(artifact.target_os_type or "")
-    if target and target.lower() != vm.image.os_type.lower():
-        problems.append(
-            f"artifact '{artifact.name}' is for {target} and the image is {vm.image.os_type}"
-        )
+    if target and target.lower() != os_type.lower():
+        problems.append(f"artifact '{artifact.name}' is for {target} and the image is {os_type}")
     return problems
 
 
@@ -161,18 +232,13 @@ def _body(
     return dtl.LabVirtualMachine(
         location=lab.location,
         tags=tags,
-        size=vm.size,
-        user_name=vm.user_name,
+        size=prepared.size,
+        user_name=prepared.user_name,
         password=vm.password,
         ssh_key=vm.ssh_key,
         is_authentication_with_ssh_key=bool(vm.ssh_key) and not vm.password,
-        gallery_image_reference=dtl.GalleryImageReference(
-            offer=vm.image.offer,
-            publisher=vm.image.publisher,
-            sku=vm.image.sku,
-            os_type=vm.image.os_type,
-            version=vm.image.version,
-        ),
+        gallery_image_reference=prepared.image.gallery,
+        custom_image_id=prepared.image.custom_image_id,
         artifacts=prepared.artifacts or None,
         allow_claim=vm.allow_claim,
         expiration_date=expiry.replace(microsecond=0),
@@ -195,7 +261,7 @@ def _submit(
     rg, lab_name = lab.ref.resource_group, lab.ref.name
     pollers = {}
     for name in names:
-        ctx.log(f"Creating lab VM '{name}' ({spec.vm.size}, {spec.vm.image.os_type})...")
+        ctx.log(f"Creating lab VM '{name}' ({prepared.size}, {prepared.image.os_type})...")
         pollers[name] = lab.client.virtual_machines.begin_create_or_update(rg, lab_name, name, body)
     progress = _Progress(ctx, lab, names)
     errors = wait_all(pollers, deadline, "lab VMs", progress.tick, lambda n: _settled_now(lab, n))

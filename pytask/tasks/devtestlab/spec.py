@@ -61,9 +61,10 @@ class ArtifactRequest:
 @dataclass(frozen=True)
 class VmSpec:
     count: int
-    image: ImageRef
-    size: str
-    user_name: str
+    image: ImageRef | None  # a gallery image; None: `image_name` names a custom image or formula
+    image_name: str
+    size: str | None  # None: from the formula
+    user_name: str | None
     password: str | None
     ssh_key: str | None
     artifacts: tuple[ArtifactRequest, ...]
@@ -128,6 +129,15 @@ def tag_object(text: str) -> dict[str, str]:
     return tags
 
 
+def image_choice(text: str) -> ImageRef | str:
+    """A gallery image reference, or the name or id of a lab custom image or formula."""
+    if _IMAGE.match(text):
+        return image_reference(text)
+    if ":" in text or "\n" in text or len(text) > 1024:
+        raise ValueError(text)
+    return text
+
+
 def image_reference(text: str) -> ImageRef:
     if not _IMAGE.match(text):
         raise ValueError(text)
@@ -187,7 +197,12 @@ TAGS = Check(
     tag_object,
     "a YAML or JSON object of tag names (no <>%&\\?/) to values (at most 256 characters)",
 )
-IMAGE = Check("image", image_reference, "a gallery image reference publisher:offer:sku[:version]")
+IMAGE = Check(
+    "image",
+    image_choice,
+    "a gallery image reference publisher:offer:sku[:version], or a custom image or formula of "
+    "the lab (name or id)",
+)
 ARTIFACTS = Check(
     "artifacts",
     artifact_list,
@@ -292,9 +307,8 @@ def _env(ctx: TaskContext, problems: list[str]) -> EnvSpec | None:
 
 def _vm(ctx: TaskContext, problems: list[str], name: str) -> VmSpec | None:
     inputs = ctx.inputs
-    for required in ("image", "size", "userName"):
-        if not inputs.get(required):
-            problems.append(f"{_label(ctx, required)}: required to create lab VMs.")
+    if not inputs.get("image"):
+        problems.append(f"{_label(ctx, 'image')}: required to create lab VMs.")
     password, ssh_key = inputs.get("password"), inputs.get("sshKey")
     for secret in (password, ssh_key):
         if secret:
@@ -315,9 +329,10 @@ def _vm(ctx: TaskContext, problems: list[str], name: str) -> VmSpec | None:
     artifacts = inputs.value(ARTIFACTS) if inputs.get("artifacts") else ()
     return VmSpec(
         count=count,
-        image=image,
-        size=inputs.get("size"),
-        user_name=inputs.get("userName"),
+        image=image if isinstance(image, ImageRef) else None,
+        image_name=inputs.get("image"),
+        size=inputs.get("size") or None,
+        user_name=inputs.get("userName") or None,
         password=password or None,
         ssh_key=ssh_key or None,
         artifacts=tuple(artifacts or ()),

@@ -11,6 +11,7 @@ from typing import Any
 from pytask.sandbox.core.clock import iso
 from pytask.sandbox.core.errors import ArmError
 from pytask.sandbox.core.world import World
+from pytask.sandbox.providers.devtestlab import images
 from pytask.sandbox.providers.devtestlab import models as m
 
 COMPUTE_API = "2024-07-01"
@@ -26,6 +27,7 @@ class LabVmRequest:
     password: str | None
     ssh_key: str | None
     image: dict[str, Any]
+    custom_image_id: str | None
     os_type: str
     allow_claim: bool
     expiration: str | None
@@ -88,15 +90,25 @@ def check(
             "A password or an SSH key is required.",
             "properties.password",
         )
-    image = props.get("galleryImageReference")
-    if not isinstance(image, Mapping) or any(not image.get(k) for k in _IMAGE_KEYS):
+    custom_id = str(props.get("customImageId") or "")
+    custom = images.find_custom_image(world, lab, custom_id) if custom_id else None
+    if custom_id and custom is None:
+        raise _bad(
+            "InvalidCustomImageId",
+            f"The custom image '{custom_id}' was not found in lab '{lab['name']}'.",
+            "properties.customImageId",
+        )
+    image = props.get("galleryImageReference") if custom is None else {}
+    if custom is None and (
+        not isinstance(image, Mapping) or any(not image.get(k) for k in _IMAGE_KEYS)
+    ):
         raise _bad(
             "InvalidGalleryImageReference",
-            "galleryImageReference needs publisher, offer and sku (custom images and formulas "
-            "are not emulated by the sandbox).",
+            "galleryImageReference needs publisher, offer and sku (or give a customImageId).",
             "properties.galleryImageReference",
         )
-    os_type = str(image.get("osType") or "Linux")
+    assert isinstance(image, Mapping)
+    os_type = str(custom["_os"] if custom else image.get("osType") or "Linux")
     if os_type not in ("Linux", "Windows"):
         raise _bad("InvalidOsType", f"osType '{os_type}' is not valid.", "properties.osType")
     tags = body.get("tags") or {}
@@ -108,6 +120,7 @@ def check(
         password=str(password) if password else None,
         ssh_key=str(ssh_key) if ssh_key else None,
         image=dict(image),
+        custom_image_id=custom["id"] if custom else None,
         os_type=os_type,
         allow_claim=bool(props.get("allowClaim", False)),
         expiration=expiration(props.get("expirationDate"), now),
@@ -164,6 +177,8 @@ def compute_body(request: LabVmRequest, nic_id: str, tags: dict[str, str]) -> di
             },
         }
     image = {k: request.image[k] for k in (*_IMAGE_KEYS, "version") if request.image.get(k)}
+    if request.custom_image_id:
+        image = {"id": request.custom_image_id}
     return {
         "location": request.location,
         "tags": tags,
@@ -208,7 +223,11 @@ def lab_vm_doc(
         "labSubnetName": compute.subnet_id.rsplit("/", 1)[-1],
         "labVirtualNetworkId": request.network or f"{lab['id']}/virtualnetworks/Dtl{lab['name']}",
         "disallowPublicIpAddress": request.disallow_public_ip,
-        "galleryImageReference": request.image,
+        **(
+            {"customImageId": request.custom_image_id}
+            if request.custom_image_id
+            else {"galleryImageReference": request.image}
+        ),
         "networkInterface": {
             "virtualNetworkId": compute.subnet_id.split("/subnets/")[0],
             "subnetId": compute.subnet_id,
@@ -216,7 +235,9 @@ def lab_vm_doc(
         },
         "allowClaim": request.allow_claim,
         "storageType": "Standard",
-        "virtualMachineCreationSource": "FromGalleryImage",
+        "virtualMachineCreationSource": (
+            "FromCustomImage" if request.custom_image_id else "FromGalleryImage"
+        ),
         "dataDiskParameters": [],
         "notes": request.notes,
         "uniqueIdentifier": m.new_identifier(),

@@ -20,7 +20,7 @@ from pytask.sandbox.providers.deployments import internal
 from pytask.sandbox.providers.deployments import models as deployments
 from pytask.sandbox.providers.deployments import responses as deploying
 from pytask.sandbox.providers.deployments.parameters import from_text
-from pytask.sandbox.providers.devtestlab import machines
+from pytask.sandbox.providers.devtestlab import images, machines
 from pytask.sandbox.providers.devtestlab import models as m
 from pytask.sandbox.providers.resources.urls import SEED_API_VERSION as GROUP_API
 
@@ -560,3 +560,55 @@ def apply_artifacts(ctx: RequestContext) -> Reply:
         end = max([now, *(r["_end"] for r in runs)])
         headers = _lro(ctx, doc["location"], end - now, OperationKind.LOCATION)
     return reply(None, 202, headers)
+
+
+# --- custom images and formulas -------------------------------------------------------------
+def _put_lab_child(ctx: RequestContext, make: Any) -> Reply:
+    lab = _lab(ctx)
+    body = ctx.json_object()
+    resource_id = request_resource_id(ctx)
+    with ctx.world.lock:
+        existing = ctx.world.get(resource_id)
+        doc = make(ctx.world, resource_id, ctx.params["name"], lab, body, ctx.clock.now())
+        if existing is not None:
+            doc["properties"]["uniqueIdentifier"] = existing["properties"]["uniqueIdentifier"]
+        ctx.world.put(doc)
+    return reply(m.view(doc), 200 if existing else 201)
+
+
+def put_custom_image(ctx: RequestContext) -> Reply:
+    return _put_lab_child(ctx, images.custom_image_doc)
+
+
+def put_formula(ctx: RequestContext) -> Reply:
+    return _put_lab_child(ctx, images.formula_doc)
+
+
+def get_custom_image(ctx: RequestContext) -> dict[str, Any]:
+    _lab(ctx)
+    return m.view(_found(ctx, images.CUSTOM_IMAGE_TYPE, ctx.params["name"]))
+
+
+def get_formula(ctx: RequestContext) -> dict[str, Any]:
+    _lab(ctx)
+    return m.view(_found(ctx, images.FORMULA_TYPE, ctx.params["name"]))
+
+
+def list_custom_images(ctx: RequestContext) -> dict[str, Any]:
+    lab = _lab(ctx)
+    docs = m.child(ctx.world, lab["id"], images.CUSTOM_IMAGE_TYPE)
+    return ctx.page([m.view(d) for d in docs])
+
+
+def list_formulas(ctx: RequestContext) -> dict[str, Any]:
+    lab = _lab(ctx)
+    return ctx.page([m.view(d) for d in m.child(ctx.world, lab["id"], images.FORMULA_TYPE)])
+
+
+def delete_lab_child(ctx: RequestContext) -> Reply:
+    _lab(ctx)
+    doc = ctx.world.get(request_resource_id(ctx))
+    if doc is None:
+        return reply(None, 204)
+    ctx.world.delete(doc["id"])
+    return reply(None, 200)

@@ -11,6 +11,15 @@ labs:
       - name: team-repo
         displayName: Team templates   # default: the name
         path: builtin:sample-repository   # or a folder: /abs/path or relative to the cwd
+    customImages:
+      - {name: golden-ubuntu, osType: Linux, description: "hardened base"}
+    formulas:
+      - name: web-tester
+        image: Canonical:ubuntu-24_04-lts:server   # or customImage: golden-ubuntu
+        size: Standard_B2s
+        userName: azureuser
+        artifacts:                        # from the lab's repositories
+          - {source: public repo, artifact: linux-apt-package, parameters: {packages: curl}}
 ```
 
 A repository folder is laid out as a DevTest Labs Git repository: `Environments/<template>/
@@ -54,6 +63,10 @@ def seed_labs(seeder: Seeder, spec: Any) -> None:
         seeder.request("PUT", lab_path, API_VERSION, body)
         for repo in lab.get("repositories") or []:
             _repository(seeder, lab_path, repo)
+        for image in lab.get("customImages") or []:
+            _custom_image(seeder, lab_path, image)
+        for formula in lab.get("formulas") or []:
+            _formula(seeder, lab_path, formula)
     seeder.finish_operations()
 
 
@@ -72,3 +85,39 @@ def _repository(seeder: Seeder, lab_path: str, repo: Mapping[str, Any]) -> None:
         }
     }
     seeder.request("PUT", f"{lab_path}/artifactsources/{repo['name']}", API_VERSION, body)
+
+
+def _custom_image(seeder: Seeder, lab_path: str, image: Mapping[str, Any]) -> None:
+    os_type = str(image.get("osType") or "Linux")
+    state = {"linuxOsInfo": {"linuxOsState": "DeprovisionApplied"}} if os_type == "Linux" else {
+        "windowsOsInfo": {"windowsOsState": "SysprepApplied"}}  # fmt: skip
+    body = {"properties": {"vm": state, "description": str(image.get("description") or ""),
+                           "author": "seed"}}  # fmt: skip
+    seeder.request("PUT", f"{lab_path}/customimages/{image['name']}", API_VERSION, body)
+
+
+def _formula(seeder: Seeder, lab_path: str, formula: Mapping[str, Any]) -> None:
+    content: dict[str, Any] = {
+        "size": formula.get("size", "Standard_B2s"),
+        "userName": formula.get("userName", "azureuser"),
+    }
+    if formula.get("customImage"):
+        content["customImageId"] = f"{lab_path}/customimages/{formula['customImage']}"
+    else:
+        publisher, offer, sku, *version = str(formula["image"]).split(":")
+        content["galleryImageReference"] = {
+            "publisher": publisher, "offer": offer, "sku": sku,
+            "osType": "Windows" if "windows" in publisher.lower() else "Linux",
+            "version": version[0] if version else "latest",
+        }  # fmt: skip
+    content["artifacts"] = [
+        {
+            "artifactId": f"{lab_path}/artifactsources/{a['source']}/artifacts/{a['artifact']}",
+            "parameters": [{"name": k, "value": str(v)} for k, v in (a.get("parameters") or {})
+                           .items()],
+        }
+        for a in formula.get("artifacts") or []
+    ]  # fmt: skip
+    body = {"properties": {"description": str(formula.get("description") or ""),
+                           "formulaContent": {"properties": content}}}  # fmt: skip
+    seeder.request("PUT", f"{lab_path}/formulas/{formula['name']}", API_VERSION, body)

@@ -22,6 +22,8 @@ _T_ART = "labs/artifactsources/artifacts"
 _T_NET = "labs/virtualnetworks"
 _T_ENV = "labs/users/environments"
 _T_VM = "labs/virtualmachines"
+_T_IMG = "labs/customimages"
+_T_FML = "labs/formulas"
 
 ROUTES = (
     Route("GET", "/subscriptions/{subscriptionId}/providers/Microsoft.DevTestLab/labs",
@@ -46,6 +48,16 @@ ROUTES = (
     Route("GET", ENVIRONMENTS + "/{name}", r.get_environment, _T_ENV, "Environments_Get"),
     Route("DELETE", ENVIRONMENTS + "/{name}", r.delete_environment, _T_ENV,
           "Environments_Delete"),
+    Route("GET", LAB + "/customimages", r.list_custom_images, _T_IMG, "CustomImages_List"),
+    Route("PUT", LAB + "/customimages/{name}", r.put_custom_image, _T_IMG,
+          "CustomImages_CreateOrUpdate"),
+    Route("GET", LAB + "/customimages/{name}", r.get_custom_image, _T_IMG, "CustomImages_Get"),
+    Route("DELETE", LAB + "/customimages/{name}", r.delete_lab_child, _T_IMG,
+          "CustomImages_Delete"),
+    Route("GET", LAB + "/formulas", r.list_formulas, _T_FML, "Formulas_List"),
+    Route("PUT", LAB + "/formulas/{name}", r.put_formula, _T_FML, "Formulas_CreateOrUpdate"),
+    Route("GET", LAB + "/formulas/{name}", r.get_formula, _T_FML, "Formulas_Get"),
+    Route("DELETE", LAB + "/formulas/{name}", r.delete_lab_child, _T_FML, "Formulas_Delete"),
     Route("GET", VMS, r.list_lab_vms, _T_VM, "VirtualMachines_List"),
     Route("PUT", VMS + "/{name}", r.put_lab_vm, _T_VM, "VirtualMachines_CreateOrUpdate"),
     Route("GET", VMS + "/{name}", r.get_lab_vm, _T_VM, "VirtualMachines_Get"),
@@ -58,7 +70,9 @@ ROUTES = (
 PROVIDER = Provider(
     namespace="Microsoft.DevTestLab",
     routes=ROUTES,
-    api_versions={t: _V for t in (_T_LAB, _T_SRC, _T_TPL, _T_ART, _T_NET, _T_ENV, _T_VM)},
+    api_versions={
+        t: _V for t in (_T_LAB, _T_SRC, _T_TPL, _T_ART, _T_NET, _T_ENV, _T_VM, _T_IMG, _T_FML)
+    },
     seed_key="labs",
     seed=seed_labs,
     # After resource groups and networks; labs create their own VMs through the routes.
