@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.test_deploy_world import (  # the deploy tests' sandbox world
     RG,
@@ -29,6 +31,7 @@ SEED = base_seed(
             {"name": "pipe-1", "resourceGroup": RG},
             {"name": "pipe-2", "resourceGroup": RG},
         ],
+        "scaleSets": [{"name": "ss-gate", "resourceGroup": RG, "instances": 2}],
         "workspaces": [
             {
                 "name": "law-pipe",
@@ -103,3 +106,37 @@ def test_deploy_then_gate_fails_the_worse_version(world: tuple[Sandbox, Arm]) ->
     assert set(heartbeat["timeline"]) == {"Pass"}
     explanation = errors["results"][-1]["explanation"]
     assert explanation["value"] > 0.03 and explanation["baselineValue"] < 0.01
+
+
+def test_a_scale_set_target_is_its_instances(world: tuple[Sandbox, Arm]) -> None:
+    sandbox, arm = world
+    workspace = arm.get(
+        f"{sandbox.group_id()}/providers/Microsoft.OperationalInsights/workspaces/law-pipe",
+        "2023-09-01",
+    )
+    cpu = {"name": "cpu", "source": {"kind": "metric", "metric": "Percentage CPU"},
+           "rule": {"threshold": "< 90", "aggregate": "mean"}}  # fmt: skip
+    code, out, stderr = run_pytask(
+        "HealthGate",
+        connection=sandbox.ready_file,
+        inputs={
+            "targets": sandbox.vmss_id("ss-gate"),
+            "deploymentStartTime": (datetime.now(timezone.utc) - timedelta(seconds=30)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "workspace": workspace["properties"]["customerId"],
+            "checks": yaml.safe_dump(["heartbeat", cpu]),
+            "initialDelaySeconds": "0",
+            "intervalSeconds": "1",
+            "consecutiveSuccessesToPass": "1",
+        },
+    )
+    assert code == 0, stderr
+    assert out.result == "Succeeded", out.text[-3000:]
+    report = json.loads(Path(out.outputs["report"]).read_text())
+    instances = arm.get(f"{sandbox.vmss_id('ss-gate')}/virtualMachines")["value"]
+    names = sorted(i["properties"]["osProfile"]["computerName"] for i in instances)
+    assert report["scope"]["computers"] == names and len(names) == 2
+    heartbeat, cpu_check = report["checks"]
+    assert heartbeat["results"][0]["explanation"]["value"] == 0
+    assert 20 < cpu_check["results"][0]["explanation"]["value"] < 50
