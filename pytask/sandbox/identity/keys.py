@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jwt
@@ -32,13 +33,18 @@ class SigningKey:
         kid = base64.urlsafe_b64encode(hashlib.sha1(public_der).digest()).decode().rstrip("=")
         return cls(kid, pem)
 
-    def _private(self) -> rsa.RSAPrivateKey:
+    @cached_property
+    def _key(self) -> rsa.RSAPrivateKey:
+        # Loading a PEM validates the RSA key (~0.1 s): once per process, not once per request.
         key = serialization.load_pem_private_key(self.private_pem.encode("ascii"), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         return key
 
+    def _private(self) -> rsa.RSAPrivateKey:
+        return self._key
+
     def public_key(self) -> rsa.RSAPublicKey:
-        return self._private().public_key()
+        return self._key.public_key()
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._private(), algorithm="RS256", headers={"kid": self.kid})
