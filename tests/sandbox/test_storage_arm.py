@@ -32,6 +32,7 @@ pytestmark = [
 ]
 
 EXAMPLES = Path("/work/shared/azure-rest-examples/storage")
+CLOSED_ACCOUNT = "providers/Microsoft.Storage/storageAccounts/seededclosed"
 SEED = """
 resourceGroups:
   - {name: rg-apps, location: eastus}
@@ -44,7 +45,16 @@ storageAccounts:
     resourceGroup: rg-apps
     allowSharedKeyAccess: false
     containers: [packages, configs]
-"""
+identity:
+  principals:
+    - {name: blobReader, kind: spnKey}
+    - {name: contributorOnly, kind: spnKey}
+  roleAssignments:
+    - principal: blobReader
+      role: Storage Blob Data Reader
+      scope: /subscriptions/{subscriptionId}/resourceGroups/rg-apps/CLOSED_ACCOUNT
+    - {principal: contributorOnly, role: Contributor, scope: "/subscriptions/{subscriptionId}"}
+""".replace("CLOSED_ACCOUNT", CLOSED_ACCOUNT)
 
 
 @dataclass
@@ -57,12 +67,16 @@ class Served:
     def ca(self) -> str:
         return str(self.ready["ca_bundle"])
 
-    def credential(self) -> ClientSecretCredential:
+    def credential(self, principal: str | None = None) -> ClientSecretCredential:
         params = self.ready["connection"]["parameters"]
+        client_id, secret = params["serviceprincipalid"], params["serviceprincipalkey"]
+        if principal is not None:
+            entry = self.ready["principals"][principal]
+            client_id, secret = entry["client_id"], entry["secret"]
         return ClientSecretCredential(
             params["tenantid"],
-            params["serviceprincipalid"],
-            params["serviceprincipalkey"],
+            client_id,
+            secret,
             authority=self.ready["authority_url"],
             # As for any custom cloud (Azure Stack): the authority is not a public-cloud one.
             disable_instance_discovery=True,
@@ -80,9 +94,11 @@ class Served:
             polling_interval=0,
         )
 
-    def blob(self, account_url: str) -> BlobServiceClient:
+    def blob(self, account_url: str, principal: str | None = None) -> BlobServiceClient:
         return BlobServiceClient(
-            account_url.rstrip("/"), credential=self.credential(), connection_verify=self.ca
+            account_url.rstrip("/"),
+            credential=self.credential(principal),
+            connection_verify=self.ca,
         )
 
     def token(self, scope: str) -> str:
@@ -308,6 +324,40 @@ def test_shared_key_rejected_only_where_disabled(sandbox: Served) -> None:
     assert allowed.get_container_client("packages").exists()
 
 
+def test_data_plane_follows_role_assignments(sandbox: Served) -> None:
+    """A data reader reads but cannot write; Contributor alone reaches no blob data."""
+    with sandbox.storage() as client:
+        endpoint = client.storage_accounts.get_properties("rg-apps", "seededclosed")
+    url = endpoint.primary_endpoints.blob
+    sandbox.blob(url).get_blob_client("packages", "rbac.txt").upload_blob(b"hi", overwrite=True)
+    reader = sandbox.blob(url, "blobReader")
+    assert reader.get_blob_client("packages", "rbac.txt").download_blob().readall() == b"hi"
+    with pytest.raises(HttpResponseError) as write:
+        reader.get_blob_client("packages", "new.txt").upload_blob(b"no")
+    assert write.value.status_code == 403
+    assert write.value.error_code == "AuthorizationPermissionMismatch"
+    contributor = sandbox.blob(url, "contributorOnly")
+    assert contributor.get_container_client("packages").exists()  # an action: allowed
+    with pytest.raises(HttpResponseError) as read:
+        contributor.get_blob_client("packages", "rbac.txt").download_blob().readall()
+    assert read.value.error_code == "AuthorizationPermissionMismatch"
+    # A user delegation SAS can do no more than its principal may.
+    now = datetime.now(timezone.utc)
+    key = contributor.get_user_delegation_key(now - timedelta(minutes=5), now + timedelta(hours=1))
+    sas = generate_blob_sas(
+        "seededclosed",
+        "packages",
+        "rbac.txt",
+        user_delegation_key=key,
+        permission=BlobSasPermissions(read=True),
+        expiry=now + timedelta(hours=1),
+    )
+    blob_url = f"{url.rstrip('/')}/packages/rbac.txt?{sas}"
+    with pytest.raises(HttpResponseError) as via_sas:
+        BlobClient.from_blob_url(blob_url, connection_verify=sandbox.ca).download_blob()
+    assert via_sas.value.error_code == "AuthorizationPermissionMismatch"
+
+
 def test_arm_token_is_not_a_storage_token(sandbox: Served) -> None:
     with sandbox.storage() as client:
         account = client.storage_accounts.get_properties("rg-apps", "seededopen")
@@ -354,7 +404,10 @@ def test_deleting_the_resource_group_takes_the_account_off_the_data_plane(
             break
         time.sleep(0.1)
     else:
-        pytest.fail("the account still answers after its resource group was deleted")
+        gate = json.loads((sandbox.state / "azurite" / "gate.json").read_text())
+        pytest.fail(
+            f"{name} still answers after its group was deleted; gate: {sorted(gate['accounts'])}"
+        )
 
 
 @pytest.mark.skipif(not EXAMPLES.exists(), reason="shared REST examples not present")

@@ -12,7 +12,7 @@ import pytest
 
 from pytask.sandbox.core.errors import ArmError
 from pytask.sandbox.core.world import World
-from pytask.sandbox.providers.storage import models
+from pytask.sandbox.providers.storage import dataroles, models
 from pytask.sandbox.providers.storage.models import AccountRef
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -223,3 +223,23 @@ def test_list_keys_example_shape() -> None:
     _assert_covers(expected, ours)
     # The service spells the permission in capitals (the example's "Full" is the enum name).
     assert {k["permissions"].lower() for k in ours["keys"]} == {"full"}
+
+
+def test_data_role_grants() -> None:
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg"
+    assignments = [
+        {"principal": "READER", "role": "Storage Blob Data Reader", "scope": scope},
+        {"principal": "contrib", "role": "Contributor", "scope": scope},
+        {"principal": "custom", "role": "Uploader", "scope": scope},
+        {"principal": "typo", "role": "No Such Role", "scope": scope},
+    ]
+    custom = [{"name": "Uploader", "dataActions": ["*/blobs/write"], "actions": []}]
+    table = dataroles.grants(assignments, custom)
+    assert table["reader"][0]["dataActions"] == [
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+    ]
+    assert table["reader"][0]["scope"] == scope
+    assert table["contrib"][0]["actions"] == ["*"] and table["contrib"][0]["dataActions"] == []
+    assert table["custom"][0]["dataActions"] == ["*/blobs/write"]
+    assert table["typo"] == []  # constrained, granted nothing
+    assert "someone-else" not in table

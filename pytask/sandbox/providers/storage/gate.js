@@ -6,7 +6,9 @@
 //    keys, issuer, audience, lifetime) -- Azurite's "basic" OAuth only decodes them and accepts
 //    only public-cloud issuers, so a verified token is handed on re-issued under such an issuer;
 //  * an account with allowSharedKeyAccess=false refuses shared-key requests and key-signed SAS
-//    with 403 KeyBasedAuthenticationNotPermitted.
+//    with 403 KeyBasedAuthenticationNotPermitted;
+//  * Entra requests and user delegation SAS obey the seeded role assignments (data actions),
+//    403 AuthorizationPermissionMismatch otherwise.
 // The gate file (JSON, path in SANDBOX_BLOB_GATE) is rewritten atomically by the sandbox and
 // re-read when it changes. Only Node's public API is patched, plus two methods of Azurite's
 // AccountDataStore (getAccount, refresh), whose behaviour is pinned by the storage tests.
@@ -177,6 +179,67 @@ function reissue(claims) {
   return `${head}.${body}.${sig}`;
 }
 
+// --- data-plane RBAC (role assignments from the seed, see dataroles.py) --------------------
+const CONTAINERS = 'Microsoft.Storage/storageAccounts/blobServices/containers';
+const BLOBS = `${CONTAINERS}/blobs`;
+const DELEGATION_KEY =
+  'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action';
+
+// What a request needs ({action} or {dataAction}) and on which resource; null: not checked.
+function requirement(req, query, accountId) {
+  const parts = req.url.split('?')[0].split('/');
+  const container = parts[2] || '';
+  const blob = parts.slice(3).join('/');
+  const comp = (query.get('comp') || '').toLowerCase();
+  const method = req.method.toUpperCase();
+  if (!container) {
+    if (comp === 'userdelegationkey') return { action: DELEGATION_KEY, scope: accountId };
+    if (comp === 'list') return { action: `${CONTAINERS}/read`, scope: accountId };
+    return null; // service properties, account information
+  }
+  const scope = `${accountId}/blobServices/default/containers/${container}`;
+  if (!blob) {
+    if (comp === 'list') return { dataAction: `${BLOBS}/read`, scope };
+    if (method === 'DELETE') return { action: `${CONTAINERS}/delete`, scope };
+    if (method === 'GET' || method === 'HEAD') return { action: `${CONTAINERS}/read`, scope };
+    return { action: `${CONTAINERS}/write`, scope };
+  }
+  if (method === 'GET' || method === 'HEAD') return { dataAction: `${BLOBS}/read`, scope };
+  if (method === 'DELETE') return { dataAction: `${BLOBS}/delete`, scope };
+  return { dataAction: `${BLOBS}/write`, scope };
+}
+
+function globMatch(value, patterns) {
+  return (patterns || []).some((pattern) => {
+    const body = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${body.join('.*')}$`, 'i').test(value);
+  });
+}
+
+function inScope(resource, scope) {
+  const r = resource.toLowerCase();
+  const s = scope.toLowerCase().replace(/\/+$/, '');
+  return r === s || r.startsWith(`${s}/`);
+}
+
+// Unconstrained principals (no role assignment at all) may do anything, as with ARM.
+function authorized(oid, needed) {
+  const grants = (gate.rbac || {})[String(oid).toLowerCase()];
+  if (grants === undefined || needed === null) return true;
+  return grants.some((g) => {
+    if (!inScope(needed.scope, g.scope)) return false;
+    if (needed.action) {
+      return globMatch(needed.action, g.actions) && !globMatch(needed.action, g.notActions);
+    }
+    return (
+      globMatch(needed.dataAction, g.dataActions) &&
+      !globMatch(needed.dataAction, g.notDataActions)
+    );
+  });
+}
+
+const NOT_PERMITTED = 'This request is not authorized to perform this operation using this permission.';
+
 // --- the gate --------------------------------------------------------------------------------
 const KEY_NOT_PERMITTED = 'Key based authentication is not permitted on this storage account.';
 
@@ -239,7 +302,17 @@ function screen(req, res) {
       );
       return true;
     }
+    if (!authorized(claims.oid, requirement(req, query, settings.id))) {
+      refuse(res, 403, 'AuthorizationPermissionMismatch', NOT_PERMITTED, {});
+      return true;
+    }
     req.headers.authorization = `Bearer ${reissue(claims)}`;
+  } else if (!auth && query.has('skoid')) {
+    // A user delegation SAS can do no more than its principal's roles allow.
+    if (!authorized(query.get('skoid'), requirement(req, query, settings.id))) {
+      refuse(res, 403, 'AuthorizationPermissionMismatch', NOT_PERMITTED, {});
+      return true;
+    }
   }
   return false;
 }

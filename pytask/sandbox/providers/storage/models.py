@@ -87,6 +87,7 @@ class DataPlaneAccount:
     key1: str
     key2: str
     allow_shared_key_access: bool
+    resource_id: str = ""  # the ARM id: the scope role assignments are matched against
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -354,7 +355,9 @@ def data_plane(doc: Mapping[str, Any]) -> DataPlaneAccount:
     keys = {k["keyName"]: k["value"] for k in doc["_keys"]}
     # allowSharedKeyAccess: null means allowed, as in Azure.
     allowed = doc["properties"].get("allowSharedKeyAccess")
-    return DataPlaneAccount(doc["name"], keys["key1"], keys["key2"], allowed is not False)
+    return DataPlaneAccount(
+        doc["name"], keys["key1"], keys["key2"], allowed is not False, doc["id"]
+    )
 
 
 def data_plane_accounts(world: World) -> list[DataPlaneAccount]:

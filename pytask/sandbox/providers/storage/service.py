@@ -30,7 +30,9 @@ from azure.storage.blob import BlobServiceClient
 from pytask.sandbox.azurite import Azurite, AzuriteConfig, AzuriteError
 from pytask.sandbox.core.provider import Runtime
 from pytask.sandbox.core.world import World
-from pytask.sandbox.providers.storage import models
+from pytask.sandbox.identity.state import NAMESPACE as IDENTITY_NAMESPACE
+from pytask.sandbox.identity.state import identity
+from pytask.sandbox.providers.storage import dataroles, models
 
 GATE_JS = Path(__file__).with_name("gate.js")
 STORAGE_AUDIENCES = (
@@ -64,14 +66,27 @@ class TokenPolicy:
 
 def gate_document(world: World, tokens: TokenPolicy | None, admin_secret: str) -> dict[str, Any]:
     accounts = {
-        a.name: {"key1": a.key1, "key2": a.key2, "allowSharedKeyAccess": a.allow_shared_key_access}
+        a.name: {
+            "id": a.resource_id,
+            "key1": a.key1,
+            "key2": a.key2,
+            "allowSharedKeyAccess": a.allow_shared_key_access,
+        }
         for a in models.data_plane_accounts(world)
     }
     return {
         "accounts": accounts,
         "tokens": tokens.to_json() if tokens else None,
+        "rbac": _grants(world),
         "adminSecret": admin_secret,
     }
+
+
+def _grants(world: World) -> dict[str, list[dict[str, Any]]]:
+    if IDENTITY_NAMESPACE not in world.state:
+        return {}
+    state = identity(world)
+    return dataroles.grants(state.role_assignments, state.role_definitions)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -8,7 +8,8 @@ from pytask.sandbox.core.provider import Provider, Route
 from pytask.sandbox.core.world import World
 from pytask.sandbox.providers.storage import models, responses, seed, service
 
-# 2025-06-01 is the newest stable spec; 2026-09-01 is what azure-mgmt-storage 25 sends.
+# 2025-08-01 is the newest stable spec (what the Azure CLI 2.91 sends); 2026-09-01 is what
+# azure-mgmt-storage 25 sends.
 API_VERSIONS = (
     "2021-09-01",
     "2022-05-01",
@@ -19,6 +20,7 @@ API_VERSIONS = (
     "2024-01-01",
     "2025-01-01",
     "2025-06-01",
+    "2025-08-01",
     "2026-09-01",
 )
 
