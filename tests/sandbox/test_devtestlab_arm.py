@@ -358,3 +358,53 @@ def test_injected_failure_fails_the_operation_with_nested_errors(
     assert details[0].code == "QuotaExceeded" and str(details[0].target).endswith("/test-vm1")
     assert client.environments.get(RG, "seeded", "@me", "quota").provisioning_state == "Failed"
     client.environments.begin_delete(RG, "seeded", "@me", "quota", polling_interval=POLL).result()
+
+
+def test_fault_section_fails_a_named_resource_and_an_artifact(
+    cloud: RunningSandbox, client: DevTestLabsClient
+) -> None:
+    cloud.set_faults(
+        "devTestLabFailures:\n"
+        "  deployments:\n"
+        "    - {template: LinuxVMs, resource: '*-vm1-nic', code: SubnetIsFull,\n"
+        "       message: 'Subnet default has no free address.'}\n"
+        "  artifacts:\n"
+        "    - {artifact: linux-run-command, vm: 'sec-*', message: 'exit status 2'}\n"
+    )
+    lab = client.labs.get(RG, "seeded")
+    template = f"{lab.id}/artifactsources/team/armtemplates/LinuxVMs"
+    env = dtl.DtlEnvironment(
+        deployment_properties=dtl.EnvironmentDeploymentProperties(
+            arm_template_id=template,
+            parameters=[dtl.ArmTemplateParameterProperties(name="adminPassword", value="x")],
+        )
+    )
+    run_command = f"{lab.id}/artifactsources/public repo/artifacts/linux-run-command"
+    vm = dtl.LabVirtualMachine(
+        location="eastus", size="Standard_B2s", user_name="u", password="Pw-12345678",
+        gallery_image_reference=dtl.GalleryImageReference(
+            publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", os_type="Linux"),
+        artifacts=[dtl.ArtifactInstallProperties(artifact_id=run_command, parameters=[
+            dtl.ArtifactParameterProperties(name="command", value="false")])],
+    )  # fmt: skip
+    try:
+        poller = client.environments.begin_create_or_update(
+            RG, "seeded", "@me", "subnetfull", env, polling_interval=POLL
+        )
+        with pytest.raises(HttpResponseError) as failed:
+            poller.result()
+        created = client.virtual_machines.begin_create_or_update(
+            RG, "seeded", "sec-1", vm, polling_interval=POLL
+        ).result()
+    finally:
+        cloud.clear_faults()
+    assert failed.value.error is not None
+    detail = failed.value.error.details[0]
+    assert detail.code == "SubnetIsFull" and str(detail.target).endswith("/test-vm1-nic")
+    assert created.provisioning_state == "Succeeded"
+    expanded = client.virtual_machines.get(RG, "seeded", "sec-1", expand="artifacts")
+    assert [(a.status, a.deployment_status_message) for a in expanded.artifacts or []] == [
+        ("Failed", "exit status 2")
+    ]
+    client.environments.begin_delete(RG, "seeded", "@me", "subnetfull", polling_interval=POLL)
+    client.virtual_machines.begin_delete(RG, "seeded", "sec-1", polling_interval=POLL)

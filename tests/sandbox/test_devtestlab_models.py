@@ -16,7 +16,7 @@ from pytask.sandbox.providers.deployments import parameters as params
 from pytask.sandbox.providers.deployments import template as templates
 from pytask.sandbox.providers.deployments.expressions import TemplateError, parse
 from pytask.sandbox.providers.deployments.functions import Scope
-from pytask.sandbox.providers.devtestlab import images, repository
+from pytask.sandbox.providers.devtestlab import failures, images, repository
 from pytask.sandbox.providers.devtestlab import models as dtl
 
 GROUP = "/subscriptions/sub/resourceGroups/rg-env"
@@ -334,3 +334,29 @@ def test_custom_images_and_formulas() -> None:
     with pytest.raises(ArmError) as bad:
         images.formula_doc(world, "x", "f", lab, {"properties": {"formulaContent": missing}}, 0.0)
     assert bad.value.code == "InvalidFormulaContent"
+
+
+def test_fault_section_matching() -> None:
+    sections = {
+        failures.SECTION: {
+            "deployments": [{"template": "Linux*", "resource": "*-nic", "code": "Conflict"}],
+            "artifacts": [{"artifact": "APT Package", "vm": "qa-*", "message": "exit 100"}],
+        }
+    }
+    found = failures.deployment_failure(sections, "LinuxVMs", "ci-1")
+    assert found is not None and found.as_injected()["resource"] == "*-nic"
+    assert failures.deployment_failure(sections, "WebApp", "ci-1") is None
+    artifact = {"name": "linux-apt-package", "properties": {"title": "APT Package"}}
+    assert failures.artifact_failure(sections, artifact, "QA-2") == "exit 100"
+    assert failures.artifact_failure(sections, artifact, "dev-1") is None
+    assert failures.artifact_failure({}, artifact, "qa-1") is None
+
+
+def test_an_injected_failure_can_name_its_resource() -> None:
+    _, doc, created = _run({"code": "Conflict", "message": "busy", "resource": "*-vm1-nic"})
+    assert created == ["test-vnet"]
+    detail = deployments.view(doc, 1000.0)["properties"]["error"]["details"][0]
+    assert detail["target"].endswith("/networkInterfaces/test-vm1-nic")
+    _, doc, created = _run({"code": "Conflict", "message": "busy", "resource": "nothing-*"})
+    assert len(created) == 5
+    assert deployments.view(doc, 1000.0)["properties"]["provisioningState"] == "Succeeded"

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from pytask.sandbox.core.clock import iso
@@ -60,9 +61,17 @@ def validate(template: Any, given: Mapping[str, Any], scope: Scope) -> templates
         raise invalid_template(error) from error
 
 
-def failing_resource(plan: templates.Plan) -> str | None:
-    """Which resource an injected deployment failure hits: the last virtual machine, or the
-    last resource (so that what came before it is left half-created, as in Azure)."""
+def failing_resource(plan: templates.Plan, pattern: str | None = None) -> str | None:
+    """Which resource an injected deployment failure hits: the first whose name matches
+    `pattern` (shell-style; None if none does), else the last virtual machine, or the last
+    resource (so that what came before it is left half-created, as in Azure)."""
+    if pattern is not None:
+        wanted = pattern.lower()
+        for resource in plan.resources:
+            names = (resource.name.lower(), resource.name.rsplit("/", 1)[-1].lower())
+            if any(fnmatchcase(n, wanted) for n in names):
+                return resource.id
+        return None
     vms = [r for r in plan.resources if r.type.lower() == "microsoft.compute/virtualmachines"]
     chosen = vms[-1] if vms else (plan.resources[-1] if plan.resources else None)
     return None if chosen is None else chosen.id
@@ -81,7 +90,8 @@ def run(
     tags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Deploy `plan` now; returns the stored deployment document."""
-    target = failing_resource(plan) if injected is not None else None
+    pattern = injected.get("resource") if injected is not None else None
+    target = failing_resource(plan, pattern) if injected is not None else None
     operations: list[dict[str, Any]] = []
     end = minimum_end
     error: dict[str, Any] | None = None

@@ -20,7 +20,7 @@ from pytask.sandbox.providers.deployments import internal
 from pytask.sandbox.providers.deployments import models as deployments
 from pytask.sandbox.providers.deployments import responses as deploying
 from pytask.sandbox.providers.deployments.parameters import from_text
-from pytask.sandbox.providers.devtestlab import images, machines
+from pytask.sandbox.providers.devtestlab import failures, images, machines
 from pytask.sandbox.providers.devtestlab import models as m
 from pytask.sandbox.providers.resources.urls import SEED_API_VERSION as GROUP_API
 
@@ -306,6 +306,9 @@ def put_environment(ctx: RequestContext) -> Reply:
         doc = m.environment_doc(resource_id, name, lab, template, given, plan.secure, group_id,
                                 _caller(ctx), body.get("tags"))  # fmt: skip
         injected = ctx.fail_operation
+        if injected is None:
+            failure = failures.deployment_failure(ctx.fault_sections, template["name"], name)
+            injected = failure.as_injected() if failure else None
         result = deploying.deploy(ctx, stored_group, dep_name, plan, scope, injected)
         doc["_deployment"] = result["id"]
         ctx.world.put(doc)
@@ -441,11 +444,21 @@ def put_lab_vm(ctx: RequestContext) -> Reply:
         doc["_artifacts"] = m.artifact_runs(
             ctx.world, lab, request.artifacts, request.os_type, ready, step
         )
+        _artifact_faults(ctx, doc["_artifacts"], name)
         error = _inject_vm_failure(ctx, doc)
         ctx.world.put(doc)
         end = max([ready, *(r["_end"] for r in doc["_artifacts"])])
         headers = _lro(ctx, request.location, end - now, OperationKind.ASYNC_OPERATION, error)
     return reply(m.lab_vm_view(doc, now, False), 201, headers)
+
+
+def _artifact_faults(ctx: RequestContext, runs: list[dict[str, Any]], vm: str) -> None:
+    """Artifact installs the faults file's `devTestLabFailures.artifacts` fails."""
+    for run in runs:
+        artifact = ctx.world.get(run["artifactId"]) or {}
+        message = failures.artifact_failure(ctx.fault_sections, artifact, vm)
+        if message:
+            run["_failure"] = message
 
 
 def _inject_vm_failure(ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -553,6 +566,7 @@ def apply_artifacts(ctx: RequestContext) -> Reply:
         step = ctx.clock.scaled(m.ARTIFACT_SECONDS)
         runs = m.artifact_runs(ctx.world, lab, body.get("artifacts"), doc["properties"]["osType"],
                                now, step)  # fmt: skip
+        _artifact_faults(ctx, runs, doc["name"])
         if ctx.fail_operation is not None:
             m.fail_last_artifact(runs, str(ctx.fail_operation.get("message") or "failed"))
         doc["_artifacts"] = [*doc.get("_artifacts", []), *runs]
