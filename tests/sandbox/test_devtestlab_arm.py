@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -408,3 +409,22 @@ def test_fault_section_fails_a_named_resource_and_an_artifact(
     ]
     client.environments.begin_delete(RG, "seeded", "@me", "subnetfull", polling_interval=POLL)
     client.virtual_machines.begin_delete(RG, "seeded", "sec-1", polling_interval=POLL)
+
+
+def test_a_lab_vm_is_deleted_at_its_expiration_date(client: DevTestLabsClient) -> None:
+    expires = datetime.now(timezone.utc) + timedelta(seconds=3)
+    vm = dtl.LabVirtualMachine(
+        location="eastus", size="Standard_B2s", user_name="u", password="Pw-12345678",
+        gallery_image_reference=dtl.GalleryImageReference(
+            publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", os_type="Linux"),
+        expiration_date=expires,
+    )  # fmt: skip
+    created = client.virtual_machines.begin_create_or_update(
+        RG, "seeded", "shortlived", vm, polling_interval=POLL
+    ).result()
+    assert created.compute_id
+    deadline = time.monotonic() + 30
+    while any(v.name == "shortlived" for v in client.virtual_machines.list(RG, "seeded")):
+        assert time.monotonic() < deadline, "the expired lab VM is still there"
+        time.sleep(0.5)
+    assert datetime.now(timezone.utc) >= expires

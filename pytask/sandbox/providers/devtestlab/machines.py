@@ -71,6 +71,15 @@ def expiration(value: Any, now: float) -> str | None:
     return str(value)
 
 
+def expiry_epoch(value: Any) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def check(
     world: World, lab: Mapping[str, Any], name: str, body: Mapping[str, Any], now: float
 ) -> LabVmRequest:

@@ -15,7 +15,7 @@ from typing import Any
 from pytask.sandbox.core import OperationKind, Reply, RequestContext, reply
 from pytask.sandbox.core.arm import request_resource_id, require_resource_group
 from pytask.sandbox.core.errors import ArmError, not_found
-from pytask.sandbox.core.world import World
+from pytask.sandbox.core.world import Effect, World
 from pytask.sandbox.providers.deployments import internal
 from pytask.sandbox.providers.deployments import models as deployments
 from pytask.sandbox.providers.deployments import responses as deploying
@@ -28,6 +28,7 @@ NETWORK_API = "2024-05-01"
 DELETE_ENVIRONMENT = "dtl_delete_environment"
 DELETE_LAB_VM = "dtl_delete_lab_vm"
 DELETE_LAB = "dtl_delete_lab"
+EXPIRE_LAB_VM = "dtl_expire_lab_vm"
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -427,6 +428,7 @@ def put_lab_vm(ctx: RequestContext) -> Reply:
         if existing is not None:
             machines.update(existing, body, now)
             ctx.world.put(existing)
+            _schedule_expiry(ctx, existing)
             return reply(m.lab_vm_view(existing, now, False), 200)
         request = machines.check(ctx.world, lab, name, body, now)
         group_name = _random_group_name(lab["name"], name)
@@ -447,6 +449,7 @@ def put_lab_vm(ctx: RequestContext) -> Reply:
         _artifact_faults(ctx, doc["_artifacts"], name)
         error = _inject_vm_failure(ctx, doc)
         ctx.world.put(doc)
+        _schedule_expiry(ctx, doc)
         end = max([ready, *(r["_end"] for r in doc["_artifacts"])])
         headers = _lro(ctx, request.location, end - now, OperationKind.ASYNC_OPERATION, error)
     return reply(m.lab_vm_view(doc, now, False), 201, headers)
@@ -546,6 +549,23 @@ def delete_lab_vm(ctx: RequestContext) -> Reply:
 def delete_lab_vm_effect(world: World, args: dict[str, Any]) -> None:
     world.delete(args["group"])
     world.delete(args["id"])
+
+
+def _schedule_expiry(ctx: RequestContext, doc: dict[str, Any]) -> None:
+    """DevTest Labs deletes a lab VM (and its compute resources) at its expiration date."""
+    when = machines.expiry_epoch(doc["properties"].get("expirationDate"))
+    if when is None:
+        return
+    args = {"id": doc["id"], "group": _group_of(doc["properties"]["computeId"]),
+            "expirationDate": doc["properties"]["expirationDate"]}  # fmt: skip
+    ctx.world.schedule(Effect(when, ctx.namespace, EXPIRE_LAB_VM, args))
+
+
+def expire_lab_vm_effect(world: World, args: dict[str, Any]) -> None:
+    """Only if the date is still the one scheduled (a later PUT may have moved it)."""
+    doc = world.get(args["id"])
+    if doc is not None and doc["properties"].get("expirationDate") == args["expirationDate"]:
+        delete_lab_vm_effect(world, args)
 
 
 def apply_artifacts(ctx: RequestContext) -> Reply:

@@ -81,5 +81,6 @@ PROVIDER = Provider(
         r.DELETE_ENVIRONMENT: r.delete_environment_effect,
         r.DELETE_LAB_VM: r.delete_lab_vm_effect,
         r.DELETE_LAB: r.delete_lab_effect,
+        r.EXPIRE_LAB_VM: r.expire_lab_vm_effect,
     },
 )
