@@ -309,11 +309,15 @@ def test_lab_vms_with_artifacts(cloud: RunningSandbox) -> None:
 
 
 def test_lab_vms_from_a_custom_image_and_from_a_formula(cloud: RunningSandbox) -> None:
-    custom, _ = run(cloud, {**VM_INPUTS, "name": "fromimg", "image": "golden-ubuntu"})
+    subnet = f"Dtl{LAB}Subnet"
+    custom, _ = run(
+        cloud, {**VM_INPUTS, "name": "fromimg", "image": "golden-ubuntu", "subnet": subnet}
+    )
     assert custom.result == "Succeeded", custom.errors
     state = world(cloud)
     lab_vm = state[json.loads(custom.outputs["labVmIds"])[0].lower()]
     assert lab_vm["properties"]["customImageId"].endswith("/customimages/golden-ubuntu")
+    assert lab_vm["properties"]["networkInterface"]["subnetId"].endswith(f"/subnets/{subnet}")
     compute = state[json.loads(custom.outputs["vmResourceIds"])[0].lower()]
     assert compute["properties"]["storageProfile"]["imageReference"]["id"].endswith(
         "/customimages/golden-ubuntu"
@@ -420,6 +424,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     ("vm-bad-image", {**VM, "image": "pub:offer"}, "publisher:offer:sku"),
     ("vm-unknown-image", {**VM, "image": "no-such-image"}, "formulas: web-tester"),
     ("vm-no-size", {**VM, "size": ""}, "size: required"),
+    ("vm-unknown-subnet", {**VM, "subnet": "nope"}, "no subnet 'nope'"),
     ("vm-no-credentials", {**VM, "password": ""}, "password"),
     ("vm-count-zero", {**VM, "vmCount": "0"}, "vmCount"),
     ("vm-unknown-artifact", {**VM, "artifacts": "- no-such"}, "no artifact 'no-such'"),
