@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,8 @@ AdminHandler = Callable[[Dispatcher, Request], Awaitable[Response]]
 # The key under which our uvicorn protocol puts the connection's transport (for resets).
 TRANSPORT_SCOPE_KEY = "pytask.sandbox.transport"
 
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
+
 
 def build_app(dispatcher: Dispatcher, admin: dict[str, AdminHandler] | None = None) -> Starlette:
     handlers = {**ADMIN_HANDLERS, **(admin or {})}
@@ -51,10 +54,17 @@ def build_app(dispatcher: Dispatcher, admin: dict[str, AdminHandler] | None = No
     return Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=methods)])
 
 
+def _arm_path(path: str) -> str:
+    """ARM ignores empty path segments: clients that join a base URL ending in `/` with a path
+    starting with `/` send `//` (`az cloud register --endpoint-resource-manager https://…/`
+    asks for `…//metadata/endpoints`) and Azure still serves them."""
+    return _EMPTY_SEGMENTS.sub("/", path)
+
+
 async def _serve(dispatcher: Dispatcher, request: Request) -> Response:
     incoming = Incoming(
         method=request.method,
-        path=request.url.path,
+        path=_arm_path(request.url.path),
         query=list(request.query_params.multi_items()),
         headers=list(request.headers.items()),
         body=await request.body(),
