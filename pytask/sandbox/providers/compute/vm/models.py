@@ -655,6 +655,10 @@ def manual_upgrade(
     """Bring the listed instances to the latest model now: (operation seconds, instances whose
     application install fails the deployment)."""
     by_id = {d["instanceId"]: d for d in instances(world, scale_set)}
+    if "*" in instance_ids:
+        # `["*"]` is the documented "all instances" (VM Applications docs, `az vmss
+        # update-instances --instance-ids '*'`), which ComputeRP accepts.
+        instance_ids = list(by_id)
     unknown = [i for i in instance_ids if str(i) not in by_id]
     if unknown or not instance_ids:
         raise validate.invalid(
