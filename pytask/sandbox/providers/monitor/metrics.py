@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from pytask.sandbox.core import ArmError, Reply, RequestContext, World, reply
 from pytask.sandbox.core.cloud import DEFAULT_LOCATION
@@ -218,11 +219,18 @@ def _query(params: Mapping[str, str], resource_id: str, start: float, end: float
     )
 
 
+def _list_timespan(query: Mapping[str, str]) -> str:
+    """Metrics_List decodes its timespan once more: `az monitor metrics list` quote_plus-es
+    `start/end` itself before the SDK encodes the query string, so `%253A` reaches the
+    service, and Azure answers it. (`unquote`, not `unquote_plus`: a `+00:00` offset stays.)"""
+    return unquote(query.get("timespan") or "PT1H")
+
+
 def list_metrics(ctx: RequestContext) -> dict[str, Any]:
     resource_id = "/" + ctx.params["resourceUri"].strip("/")
     _require_resource(ctx.world, resource_id)
     try:
-        start, end = parse_timespan(ctx.query.get("timespan") or "PT1H", ctx.clock.now())
+        start, end = parse_timespan(_list_timespan(ctx.query), ctx.clock.now())
     except TimespanError as error:
         raise _bad_request(str(error)) from error
     query = _query(ctx.query, resource_id, start, end)
