@@ -311,7 +311,7 @@ def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
-        return False
+        return True  # no /proc here (or it just went): ask kill() again
     return state != "Z"
 
 
