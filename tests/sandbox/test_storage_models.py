@@ -243,3 +243,12 @@ def test_data_role_grants() -> None:
     assert table["custom"][0]["dataActions"] == ["*/blobs/write"]
     assert table["typo"] == []  # constrained, granted nothing
     assert "someone-else" not in table
+
+
+def test_an_existing_account_cannot_move() -> None:
+    world = World(tenant_id="t", subscription_id=SUB)
+    doc = created(world)
+    models.check_same_location(doc, {"location": "East US"})
+    with pytest.raises(ArmError) as moved:
+        models.check_same_location(doc, {"location": "westeurope"})
+    assert (moved.value.status, moved.value.code) == (409, "InvalidResourceLocation")

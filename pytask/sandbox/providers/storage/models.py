@@ -251,6 +251,20 @@ def finish_create(world: World, resource_id: str) -> None:
         world.touch()
 
 
+def check_same_location(doc: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    """A PUT on an existing account cannot move it (ARM's InvalidResourceLocation)."""
+    wanted = str(body.get("location", doc["location"])).replace(" ", "").lower()
+    if wanted != doc["location"]:
+        group = doc["id"].split("/")[4]
+        raise ArmError(
+            409,
+            "InvalidResourceLocation",
+            f"The resource '{doc['name']}' already exists in location '{doc['location']}' in "
+            f"resource group '{group}'. A resource with the same name cannot be created in "
+            f"location '{wanted}'. Please select a new resource name.",
+        )
+
+
 def update(world: World, doc: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     """PATCH (and PUT on an existing account): merge writable properties, replace tags/sku."""
     if "sku" in body and body["sku"] is not None:

@@ -49,6 +49,7 @@ def create(ctx: RequestContext) -> Reply:
     with ctx.world.lock:
         existing = models.check_owner(ctx.world, ref)
         if existing is not None:
+            models.check_same_location(existing, body)
             doc = models.update(ctx.world, existing, body)
             service.sync(ctx.world)
             return reply(models.render(doc, _blob_url(ctx)), 200)
