@@ -57,3 +57,12 @@ docs: $(PY_STAMP)
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
+
+# The unmodified Azure CLI against the sandbox, configured only as a custom cloud
+# (docs/sandbox-fidelity.md). The CLI gets its own venv: too heavy for `make test`.
+AZURE_CLI_VERSION ?= 2.91.0
+.PHONY: fidelity
+fidelity: install
+	@test -x .venv-az/bin/az || { $(PYTHON) -m venv .venv-az && echo '*' > .venv-az/.gitignore; }
+	.venv-az/bin/python -m pip install --quiet --disable-pip-version-check 'azure-cli==$(AZURE_CLI_VERSION)'
+	$(BIN)/pytest tests/fidelity -v

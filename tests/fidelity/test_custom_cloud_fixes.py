@@ -1,0 +1,113 @@
+"""What the Azure CLI sends that the SDK-based tests never did, pinned without the CLI (so
+`make test` keeps them): each was a sandbox infidelity found by tools/fidelity.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from azure.identity import ClientSecretCredential
+
+from tests.conftest import RunningSandbox, start_sandbox
+
+pytestmark = pytest.mark.e2e
+
+SEED = {
+    "resourceGroups": [{"name": "rg-cli", "location": "eastus"}],
+    "virtualMachines": [{"name": "vm-cli", "resourceGroup": "rg-cli"}],
+    "scaleSets": [{"name": "ss-cli", "resourceGroup": "rg-cli", "instances": 2}],
+}
+COMPUTE = "2024-11-01"  # what `az vmss` sends
+
+
+class Arm:
+    """Plain HTTPS to the sandbox with a service principal's ARM token, byte-exact URLs."""
+
+    def __init__(self, sandbox: RunningSandbox) -> None:
+        spn = sandbox["principals"]["spnKey"]
+        credential = ClientSecretCredential(
+            sandbox["tenant_id"],
+            spn["client_id"],
+            spn["secret"],
+            authority=sandbox["authority_url"],
+            disable_instance_discovery=True,
+            connection_verify=sandbox.ca_bundle,
+        )
+        self.token = credential.get_token(sandbox.arm_scope).token
+        self.base = sandbox.base_url
+        self.ca = sandbox.ca_bundle
+        self.group = f"/subscriptions/{sandbox['subscription_id']}/resourceGroups/rg-cli"
+
+    def call(self, method: str, url: str, body: Any = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return requests.request(
+            method, self.base + url, json=body, headers=headers, verify=self.ca, timeout=30
+        )
+
+
+@pytest.fixture(scope="module")
+def arm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arm]:
+    state = tmp_path_factory.mktemp("cli-fixes") / "state"
+    running = start_sandbox(state, seed=yaml.safe_dump(SEED), time_scale=0.002)
+    try:
+        yield Arm(running)
+    finally:
+        running.stop()
+
+
+def test_empty_path_segments_are_ignored_as_arm_does(arm: Arm) -> None:
+    """`az cloud register --endpoint-resource-manager https://host/` asks for
+    `https://host//metadata/endpoints`."""
+    single = arm.call("GET", "/metadata/endpoints?api-version=2022-09-01")
+    double = arm.call("GET", "//metadata/endpoints?api-version=2022-09-01")
+    assert double.status_code == 200
+    assert double.json() == single.json()
+    assert arm.call("GET", "//" + arm.group.lstrip("/") + "?api-version=2024-11-01").ok
+
+
+def test_storage_accepts_the_api_version_the_cli_sends(arm: Arm) -> None:
+    listed = arm.call(
+        "GET", f"{arm.group}/providers/Microsoft.Storage/storageAccounts?api-version=2025-08-01"
+    )
+    assert listed.status_code == 200, listed.text
+
+
+def _settle(arm: Arm, response: requests.Response) -> dict[str, Any]:
+    url = response.headers["Azure-AsyncOperation"].replace(arm.base, "")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = arm.call("GET", url).json()
+        if status["status"] != "InProgress":
+            return status
+        time.sleep(0.05)
+    raise AssertionError("operation still in progress")
+
+
+def test_manual_upgrade_of_all_instances_with_a_star(arm: Arm) -> None:
+    scale_set = f"{arm.group}/providers/Microsoft.Compute/virtualMachineScaleSets/ss-cli"
+    upgrade = f"{scale_set}/manualupgrade?api-version={COMPUTE}"
+    started = arm.call("POST", upgrade, {"instanceIds": ["*"]})
+    assert started.status_code == 202, started.text
+    assert _settle(arm, started)["status"] == "Succeeded"
+    refused = arm.call("POST", upgrade, {"instanceIds": ["7"]})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "InvalidParameter"
+
+
+def test_metrics_timespan_percent_encoded_twice(arm: Arm) -> None:
+    """`az monitor metrics list` quote_plus-es `start/end` before the SDK encodes it again."""
+    vm = f"{arm.group}/providers/Microsoft.Compute/virtualMachines/vm-cli"
+    twice = "2026-01-01T10%253A00%253A00%252F2026-01-01T11%253A00%253A00"
+    url = (
+        f"{vm}/providers/Microsoft.Insights/metrics?metricnames=Percentage%20CPU"
+        f"&interval=PT1M&aggregation=Average&timespan={twice}&api-version=2018-01-01"
+    )
+    answer = arm.call("GET", url)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["timespan"] == "2026-01-01T10:00:00Z/2026-01-01T11:00:00Z"
+    once = url.replace(twice, "2026-01-01T10%3A00%3A00%2B00%3A00%2F2026-01-01T11%3A00%3A00Z")
+    assert arm.call("GET", once).json()["timespan"] == answer.json()["timespan"]
