@@ -1,5 +1,6 @@
-"""The `$filter` subset ARM's resource list supports and our tasks use:
-`resourceType eq 'X'`, `name eq 'X'`, `tagName eq 'K'`, `tagName eq 'K' and tagValue eq 'V'`
+"""The `$filter` subset ARM's resource list supports and our clients use:
+`resourceType eq 'X'`, `name eq 'X'`, `resourceGroup eq 'X'` (what `az resource list -g`
+sends), `location eq 'X'`, `tagName eq 'K'`, `tagName eq 'K' and tagValue eq 'V'`
 (clauses joined by `and`; comparisons case-insensitive as ARM's are)."""
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ def parse_filter(text: str | None) -> Predicate:
         if match is None:
             raise ArmError(400, "InvalidFilterInQueryString", f"Invalid $filter '{text}'.")
         terms[match.group(1).lower()] = match.group(2).replace("''", "'")
-    unknown = set(terms) - {"resourcetype", "name", "tagname", "tagvalue"}
+    unknown = set(terms) - {
+        "resourcetype",
+        "name",
+        "resourcegroup",
+        "location",
+        "tagname",
+        "tagvalue",
+    }
     if unknown or ("tagvalue" in terms and "tagname" not in terms):
         raise ArmError(400, "InvalidFilterInQueryString", f"Invalid $filter '{text}'.")
 
@@ -32,6 +40,10 @@ def parse_filter(text: str | None) -> Predicate:
         if "resourcetype" in terms and doc.get("type", "").lower() != terms["resourcetype"].lower():
             return False
         if "name" in terms and doc.get("name", "").lower() != terms["name"].lower():
+            return False
+        if "resourcegroup" in terms and _group(doc) != terms["resourcegroup"].lower():
+            return False
+        if "location" in terms and doc.get("location", "").lower() != terms["location"].lower():
             return False
         if "tagname" in terms:
             tags = {k.lower(): v for k, v in (doc.get("tags") or {}).items()}
@@ -42,3 +54,11 @@ def parse_filter(text: str | None) -> Predicate:
         return True
 
     return predicate
+
+
+def _group(doc: dict[str, Any]) -> str:
+    parts = str(doc.get("id", "")).split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" not in lowered:
+        return ""
+    return parts[lowered.index("resourcegroups") + 1].lower()
