@@ -12,9 +12,10 @@ SUBNET = f"{VNET}/subnets/{{subnetName}}"
 NICS = f"{GROUP}/providers/Microsoft.Network/networkInterfaces"
 NIC = f"{NICS}/{{networkInterfaceName}}"
 
-# NRP accepts every stable version; these are the recent ones clients send.
+# NRP accepts every stable version; these are the recent ones clients send (2022-01-01: the
+# Azure CLI's network profile, e.g. `az vm show -d` reading the NICs).
 API_VERSIONS = (
-    "2023-04-01", "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01",
+    "2022-01-01", "2023-04-01", "2023-05-01", "2023-06-01", "2023-09-01", "2023-11-01",
     "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01", "2025-01-01",
 )  # fmt: skip
 
