@@ -111,3 +111,26 @@ def test_metrics_timespan_percent_encoded_twice(arm: Arm) -> None:
     assert answer.json()["timespan"] == "2026-01-01T10:00:00Z/2026-01-01T11:00:00Z"
     once = url.replace(twice, "2026-01-01T10%3A00%3A00%2B00%3A00%2F2026-01-01T11%3A00%3A00Z")
     assert arm.call("GET", once).json()["timespan"] == answer.json()["timespan"]
+
+
+def test_resource_list_filtered_by_group_and_location(arm: Arm) -> None:
+    """`az resource list -g G` filters the subscription's resources by `resourceGroup eq`."""
+    subscription = arm.group.rsplit("/resourceGroups/", 1)[0]
+    url = f"{subscription}/resources?api-version=2024-11-01&$filter="
+    by_group = arm.call("GET", url + "resourceGroup eq 'RG-CLI'")
+    assert by_group.status_code == 200, by_group.text
+    names = {r["name"] for r in by_group.json()["value"]}
+    assert {"vm-cli", "ss-cli"} <= names
+    assert all("/resourceGroups/rg-cli/" in r["id"] for r in by_group.json()["value"])
+    elsewhere = arm.call("GET", url + "resourceGroup eq 'rg-other'").json()["value"]
+    assert elsewhere == []
+    by_location = arm.call("GET", url + "location eq 'westus2'").json()["value"]
+    assert by_location == []
+
+
+def test_network_interfaces_at_the_cli_network_api_version(arm: Arm) -> None:
+    """`az vm show -d` reads the VM's NICs at the CLI's network profile version."""
+    nic = f"{arm.group}/providers/Microsoft.Network/networkInterfaces/vm-cli-nic"
+    answer = arm.call("GET", f"{nic}?api-version=2022-01-01")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["properties"]["ipConfigurations"]
