@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from pytask.agent import TaskError
 from pytask.tasks.publish import replication
@@ -103,3 +104,63 @@ def test_deadline_names_what_is_still_pending() -> None:
         replication.wait(FakeContext(), read, None, deadline, "3.0.0")  # type: ignore[arg-type]
     assert "timeoutMinutes" in str(caught.value) and "East US" in str(caught.value)
     assert clock.now >= 60.0
+
+
+class FailingPoller:
+    """azure-core's LROPoller after its thread saw the operation fail.
+
+    `wait` re-raises the thread's exception (as LROPoller.wait does); `result` raises it too.
+    `done_at_first` says whether the failure is first seen by `wait` or by `done`/`result`.
+    """
+
+    def __init__(self, done_at_first: bool) -> None:
+        self._done = done_at_first
+        self.error = HttpResponseError(message="ReplicationFailed: out of storage capacity")
+
+    def done(self) -> bool:
+        return self._done
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._done = True
+        raise self.error
+
+    def result(self) -> None:
+        raise self.error
+
+
+REPLICATING = version("InProgress", [("North Europe", "Replicating", 30, "")], "Creating")
+FAILED = version(
+    "Failed", [("North Europe", "Failed", 30, "Ran out of storage capacity.")], "Failed"
+)
+
+
+@pytest.mark.parametrize("done_at_first", [False, True], ids=["seen-by-wait", "seen-by-result"])
+def test_a_failed_operation_seen_by_the_poller_first_names_the_failed_regions(
+    done_at_first: bool,
+) -> None:
+    # The first read still shows replication running; the poller then sees the failure first.
+    states = iter([REPLICATING, FAILED])
+    with pytest.raises(TaskError) as caught:
+        replication.wait(
+            FakeContext(),  # type: ignore[arg-type]
+            lambda: next(states),
+            FailingPoller(done_at_first),  # type: ignore[arg-type]
+            replication.Deadline(5),
+            "1.0.0",
+        )
+    message = str(caught.value)
+    assert "Replication of version 1.0.0 failed in 1 region(s)" in message
+    assert "North Europe: Ran out of storage capacity" in message
+    assert "ifVersionExists: overwrite" in message
+
+
+def test_a_failed_operation_without_failed_regions_says_the_create_failed() -> None:
+    with pytest.raises(TaskError) as caught:
+        replication.wait(
+            FakeContext(),  # type: ignore[arg-type]
+            lambda: REPLICATING,
+            FailingPoller(done_at_first=False),  # type: ignore[arg-type]
+            replication.Deadline(5),
+            "1.0.0",
+        )
+    assert "Creating version 1.0.0 failed: ReplicationFailed: out of storage" in str(caught.value)

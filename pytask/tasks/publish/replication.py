@@ -101,7 +101,7 @@ def wait(
             raise _failure(replication, version_name)
         poller_done = poller is None or poller.done()
         if poller is not None and poller_done:
-            _result(poller, version_name)
+            _result(poller, read, version_name)
         # The version's own state says the operation is over as soon as the poller would.
         settled = poller_done or replication.provisioning_state == "Succeeded"
         if replication.aggregated == "Completed" and settled:
@@ -116,20 +116,44 @@ def wait(
             )
         pause = min(interval, deadline.remaining())
         if poller is not None and not poller_done:
-            poller.wait(pause)
+            _pause_on(poller, pause, read, version_name)
         else:
             time.sleep(pause)
         interval = min(interval * 1.5, MAX_INTERVAL)
 
 
-def _result(poller: LROPoller[Any], version_name: str) -> None:
+def _pause_on(
+    poller: LROPoller[Any], pause: float, read: Callable[[], dict[str, Any]], version_name: str
+) -> None:
+    """Wait on the poller; its thread re-raises the operation's failure from `wait` too."""
+    try:
+        poller.wait(pause)
+    except HttpResponseError as exc:
+        raise _operation_failure(exc, read, version_name) from None
+
+
+def _result(poller: LROPoller[Any], read: Callable[[], dict[str, Any]], version_name: str) -> None:
     try:
         poller.result()
     except HttpResponseError as exc:
-        raise TaskError(
-            f"Creating version {version_name} failed: {exc.message or exc}. Nothing was "
-            "replicated; fix the cause and publish again (ifVersionExists: overwrite)."
-        ) from None
+        raise _operation_failure(exc, read, version_name) from None
+
+
+def _operation_failure(
+    exc: HttpResponseError, read: Callable[[], dict[str, Any]], version_name: str
+) -> TaskError:
+    """The same region-naming message whether the poller or the version read saw it first.
+
+    A failed create operation usually means failed replication: the version then says which
+    regions failed and why, which is what the user needs, not the operation's bare error.
+    """
+    replication = read_replication(read())
+    if replication.aggregated == "Failed":
+        return _failure(replication, version_name)
+    return TaskError(
+        f"Creating version {version_name} failed: {exc.message or exc}. Nothing was "
+        "replicated; fix the cause and publish again (ifVersionExists: overwrite)."
+    )
 
 
 def _report(ctx: TaskContext, replication: Replication, seen: dict[str, tuple[str, int]]) -> None:
