@@ -1,5 +1,5 @@
-"""Just enough Markdown for the tasks' summaries (headings, paragraphs, bold, code, pipe
-tables) to show them in the report. Everything is escaped first."""
+"""Just enough Markdown for the tasks' summaries (headings, paragraphs, bold, code, http(s)
+links, pipe tables) to show them in the report. Everything is escaped first."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import re
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s\"]+)\)")
 
 
 def _inline(text: str) -> str:
     text = html.escape(text)
     text = _CODE.sub(r"<code>\1</code>", text)
+    text = _LINK.sub(r'<a href="\2">\1</a>', text)
     return _BOLD.sub(r"<strong>\1</strong>", text)
 
 

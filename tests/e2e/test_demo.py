@@ -114,6 +114,10 @@ def test_chart_scales_to_the_limit_and_marks_failures() -> None:
     assert svg.count("<circle") == 2 and charts.COLOURS["Fail"] in svg
     assert charts.CheckSeries("x", [], [], "baseline").limit_value() is None
     assert markdown.to_html("plain `code`") == "<p>plain <code>code</code></p>"
+    link = markdown.to_html("[Open](https://x.test/a?b=1&c=2) [bad](javascript:alert(1))")
+    assert link == (
+        '<p><a href="https://x.test/a?b=1&amp;c=2">Open</a> [bad](javascript:alert(1))</p>'
+    )
 
 
 @pytest.mark.e2e
