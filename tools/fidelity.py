@@ -39,11 +39,17 @@ DEFAULT_PYTASK = ROOT / ".venv" / "bin" / "pytask"
 START_TIMEOUT = 90.0
 STEP_TIMEOUT = 120.0
 
-# The world the script works on: what it creates itself goes into rg-fid; the VM, scale set
-# and workspace are seeded (the CLI cannot create a VM on the sandbox: no images, no disks).
+# The world the script works on: what it creates itself goes into rg-fid; the VM, scale set,
+# workspace and lab are seeded (the CLI cannot create a VM on the sandbox: no images, no disks).
 SEED = """\
 resourceGroups:
   - {name: rg-app, location: eastus}
+  - {name: rg-lab, location: eastus}
+labs:
+  - name: dtl-test
+    resourceGroup: rg-lab
+    repositories:
+      - {name: team-repo, path: "builtin:sample-repository"}
 virtualMachines:
   - {name: web-1, resourceGroup: rg-app, installSeconds: 30}
 scaleSets:
@@ -164,6 +170,12 @@ def steps() -> list[Step]:
         ),
         Step("group show", f"group show -n {rg} --query tags.purpose -o tsv", equals("fidelity")),
         Step("group list", "group list --query [].name -o tsv", lines_include(rg, "rg-app")),
+        Step(
+            "group update --tags",
+            f"group update -n {rg} --tags purpose=fidelity stage=cli --query tags.stage -o tsv",
+            equals("cli"),
+        ),
+        Step("group list --tag", "group list --tag stage=cli --query [].name -o tsv", equals(rg)),
         Step("group exists", f"group exists -n {rg}", equals("true")),
         # Storage: ARM, then blobs with Entra.
         Step(
@@ -181,6 +193,28 @@ def steps() -> list[Step]:
         Step(
             "storage account keys list",
             f"storage account keys list -n {{account}} -g {rg} --query [].keyName -o tsv",
+            lines_include("key1", "key2"),
+        ),
+        Step(
+            "storage account list",
+            f"storage account list -g {rg} --query [].name -o tsv",
+            equals("{account}"),
+        ),
+        Step(
+            "storage account check-name (taken)",
+            "storage account check-name -n {account} --query reason -o tsv",
+            equals("AlreadyExists"),
+        ),
+        Step(
+            "storage account update --tags",
+            f"storage account update -n {{account}} -g {rg}"
+            " --tags team=apps --query tags.team -o tsv",
+            equals("apps"),
+        ),
+        Step(
+            "storage account keys renew",
+            f"storage account keys renew -n {{account}} -g {rg}"
+            " --key key2 --query [].keyName -o tsv",
             lines_include("key1", "key2"),
         ),
         Step(
@@ -234,6 +268,12 @@ def steps() -> list[Step]:
             equals("Linux"),
         ),
         Step(
+            "gallery-application update",
+            f"sig gallery-application update -g {rg} -r {gallery}"
+            f" -n {app} --description 'web front end' --query description -o tsv",
+            equals("web front end"),
+        ),
+        Step(
             "gallery-application list",
             f"sig gallery-application list -g {rg} -r {gallery} --query [].name -o tsv",
             equals(app),
@@ -256,6 +296,18 @@ def steps() -> list[Step]:
             "version list",
             f"sig gallery-application version list {version} --query [].name -o tsv",
             equals("1.0.0"),
+        ),
+        Step(
+            "version update (end of life, exclude from latest)",
+            f"sig gallery-application version update {version} -n 1.0.0"
+            " --package-file-link {sas} --end-of-life-date 2030-01-01T00:00:00Z"
+            " --exclude-from true --query publishingProfile.excludeFromLatest -o tsv",
+            equals("true"),
+        ),
+        Step(
+            "resource list -g",
+            f"resource list -g {rg} --query [].type -o tsv",
+            lines_include("Microsoft.Compute/galleries", "Microsoft.Storage/storageAccounts"),
         ),
         Step(
             "version id",
@@ -293,6 +345,18 @@ def steps() -> list[Step]:
             " (Azure/azure-cli#31910, open); Azure's answer carries them too",
             known_error="Conflict key when apply client flatten",
         ),
+        Step(
+            "vm show -d (NICs, power state)",
+            "vm show -d -g rg-app -n web-1 --query powerState -o tsv",
+            equals("VM running"),
+        ),
+        Step(
+            "vm list-ip-addresses (no public IPs)",
+            "vm list-ip-addresses -g rg-app -n web-1",
+            known="the sandbox emulates no public IP addresses (no task reads them)",
+            known_error="publicIPAddresses",
+        ),
+        Step("vmss list", "vmss list -g rg-app --query [].name -o tsv", equals("web-vmss")),
         Step(
             "vmss show",
             "vmss show -g rg-app -n web-vmss --query upgradePolicy.mode -o tsv",
@@ -350,6 +414,12 @@ def steps() -> list[Step]:
             equals("Percentage CPU"),
         ),
         Step(
+            "monitor metrics list-definitions",
+            "monitor metrics list-definitions --resource {vm_id} --query [].name.value -o tsv",
+            known="metric definitions are not emulated (HealthGate names its metrics)",
+            known_error="InvalidResourceType",
+        ),
+        Step(
             "alerts (az rest, relative ARM URL)",
             "rest --url /subscriptions/{subscription_id}/providers/Microsoft.AlertsManagement"
             "/alerts?api-version=2019-05-05-preview --query length(value)",
@@ -362,6 +432,53 @@ def steps() -> list[Step]:
             lines_include("Microsoft.Compute/galleries", "Microsoft.Storage/storageAccounts"),
         ),
         # Clean up, as a pipeline would.
+        # DevTest Labs (the `az lab` commands are in preview in the CLI).
+        Step(
+            "lab get",
+            "lab get -g rg-lab --name dtl-test --query provisioningState -o tsv",
+            equals("Succeeded"),
+        ),
+        Step(
+            "lab artifact-source list",
+            "lab artifact-source list -g rg-lab --lab-name dtl-test --query [].name -o tsv",
+            lines_include("team-repo"),
+        ),
+        Step(
+            "lab arm-template list",
+            "lab arm-template list -g rg-lab --lab-name dtl-test"
+            " --artifact-source-name team-repo --query [].name -o tsv",
+            lines_include("LinuxVMs"),
+        ),
+        Step(
+            "lab arm-template contents (az rest)",
+            "rest --url /subscriptions/{subscription_id}/resourceGroups/rg-lab/providers"
+            "/Microsoft.DevTestLab/labs/dtl-test/artifactsources/team-repo/armtemplates"
+            "/LinuxVMs?api-version=2018-09-15 --query properties.contents.contentVersion -o tsv",
+            equals("1.0.0.0"),
+        ),
+        Step(
+            "lab environment list",
+            "lab environment list -g rg-lab --lab-name dtl-test --query length(@)",
+            equals("0"),
+        ),
+        Step(
+            "lab vm list --all",
+            "lab vm list -g rg-lab --lab-name dtl-test --all --query length(@)",
+            equals("0"),
+        ),
+        Step(
+            "lab vm list (Microsoft Graph)",
+            "lab vm list -g rg-lab --lab-name dtl-test",
+            known="without --all the CLI asks Microsoft Graph for the signed-in object;"
+            " the sandbox serves no Graph",
+            known_error="graph.sandbox.local",
+        ),
+        Step(
+            "lab gallery-image list",
+            "lab gallery-image list -g rg-lab --lab-name dtl-test",
+            known="lab gallery images (marketplace image list) are not emulated",
+            known_error="InvalidResourceType",
+        ),
         Step("version delete", f"sig gallery-application version delete {version} -n 1.0.0 --yes"),
         Step(
             "gallery-application delete",
