@@ -11,8 +11,8 @@ from typing import Any
 from pytask.demo import world
 from pytask.demo.model import ReleaseRun
 
-# The gate's pass as task.json documents it, and as the run control names it (both seen).
-PASSED = ("Succeeded", "Passed")
+# The gate's `verdict` output for a pass, as task.json documents it.
+PASSED = ("Passed",)
 STAGES = ("Publish", "dev", "test", "prod")
 
 
@@ -37,7 +37,7 @@ def _good_release(run: ReleaseRun) -> list[str]:
         gate = run.stage(name).step("healthGate")
         verdict = gate.outputs.get("verdict") if gate else None
         if verdict not in PASSED:
-            out.append(f"{run.version}: the {name} gate said {verdict}, expected Succeeded")
+            out.append(f"{run.version}: the {name} gate said {verdict}, expected Passed")
     return out
 
 

@@ -54,7 +54,7 @@ def test_outcome_checks_accept_the_story_and_nothing_else() -> None:
     good = _run(
         "1.0.0",
         {"Publish": "succeeded", "dev": "succeeded", "test": "succeeded", "prod": "succeeded"},
-        {"test": "Succeeded", "prod": "Passed"},
+        {"test": "Passed", "prod": "Passed"},
     )
     assert _good_release(good) == []
     bad = _run(
@@ -68,12 +68,12 @@ def test_outcome_checks_accept_the_story_and_nothing_else() -> None:
     reached_prod = _run(
         "1.1.0",
         {"Publish": "succeeded", "dev": "succeeded", "test": "succeeded", "prod": "succeeded"},
-        {"test": "Succeeded", "prod": "Succeeded"},
+        {"test": "Passed", "prod": "Passed"},
     )
     reached_prod.stage("prod").steps.append(_step("deployApp"))
     problems = _bad_release(reached_prod)
     assert any("stage test succeeded, expected failed" in p for p in problems)
-    assert any("the test gate said Succeeded, expected Failed" in p for p in problems)
+    assert any("the test gate said Passed, expected Failed" in p for p in problems)
     assert any("not rolled back" in p for p in problems)
     assert any("something ran in prod" in p for p in problems)
 
