@@ -1,7 +1,10 @@
 # Developer entry points. Every target installs what it needs into .venv/ and node_modules/,
 # so a fresh clone needs only Python 3.10+, Node 20+ and the package registries.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3.10 || command -v python3)
+# The first interpreter that really runs and is 3.10+ (a pyenv shim can exist yet not run).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 && { command -v $$p; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
@@ -12,6 +15,7 @@ NODE_STAMP := node_modules/.installed
 install: $(PY_STAMP) $(NODE_STAMP)
 
 $(PY_STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo 'Python 3.10+ is required (none of python3, python3.1x runs here).'; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
