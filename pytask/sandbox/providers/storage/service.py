@@ -2,9 +2,10 @@
 
 `BlobService.start()` starts Azurite (HTTPS with the sandbox's certificate, data under
 STATE/azurite) with `gate.js` preloaded, and keeps the gate file (STATE/azurite/gate.json) in
-step with the storage accounts in the world: names, keys, allowSharedKeyAccess, and the token
-policy (the sandbox's signing keys and issuer). Azurite reads the gate file live, so accounts
-created or deleted through ARM are served or gone at once, with no Azurite restart.
+step with the world: the storage accounts (names, keys, allowSharedKeyAccess), the token policy
+(the sandbox's signing keys and issuer) and the data-plane grants of the seeded role
+assignments (dataroles.py). Azurite reads the gate file live, so accounts created or deleted
+through ARM are served or gone at once, with no Azurite restart.
 
 Storage handlers call `sync(world)` after a change; a watcher thread also syncs whenever the
 world's version moves, which covers changes made by other providers (a resource group deleted
