@@ -55,6 +55,8 @@ virtualMachines:
 scaleSets:
   - {name: web-vmss, resourceGroup: rg-app, instances: 2, upgradePolicy: Manual,
      installSeconds: 30}
+  - {name: roll-vmss, resourceGroup: rg-app, instances: 2, upgradePolicy: Rolling,
+     installSeconds: 30, rollingUpgradePolicy: {maxBatchInstancePercent: 50}}
 workspaces:
   - name: law-app
     resourceGroup: rg-app
@@ -356,7 +358,11 @@ def steps() -> list[Step]:
             known="the sandbox emulates no public IP addresses (no task reads them)",
             known_error="publicIPAddresses",
         ),
-        Step("vmss list", "vmss list -g rg-app --query [].name -o tsv", equals("web-vmss")),
+        Step(
+            "vmss list",
+            "vmss list -g rg-app --query [].name -o tsv",
+            lines_include("web-vmss", "roll-vmss"),
+        ),
         Step(
             "vmss show",
             "vmss show -g rg-app -n web-vmss --query upgradePolicy.mode -o tsv",
@@ -385,6 +391,30 @@ def steps() -> list[Step]:
             "vmss instances on the latest model",
             "vmss list-instances -g rg-app -n web-vmss --query [].latestModelApplied -o tsv",
             equals("true\ntrue"),
+        ),
+        Step(
+            "vmss application set (Rolling policy rolls it out)",
+            "vmss application set -g rg-app -n roll-vmss --app-version-ids {version_id} -o none",
+        ),
+        Step(
+            "vmss rolling-upgrade get-latest",
+            "vmss rolling-upgrade get-latest -g rg-app"
+            " -n roll-vmss --query runningStatus.code -o tsv",
+            equals("Completed"),
+        ),
+        Step(
+            "vmss list-instances --expand instanceView",
+            "vmss list-instances -g rg-app"
+            f' -n roll-vmss --expand instanceView --query "[].instanceView.{vmapp_status}"'
+            " -o tsv",
+            contains("Install SUCCESS"),
+        ),
+        Step(
+            "vmss rolling-upgrade start (OS image upgrade)",
+            "vmss rolling-upgrade start -g rg-app -n roll-vmss",
+            known="OS image rolling upgrades (osRollingUpgrade) are not emulated; application"
+            " changes roll out by the scale set's policy, as above",
+            known_error="InvalidResourceType",
         ),
         # Azure Monitor.
         Step(
