@@ -323,12 +323,14 @@ def test_concurrent_modification_is_detected_and_not_overwritten(
 ) -> None:
     sandbox, arm = world
     target = sandbox.vmss_id("ss-conc")
-    # Hold the task's PUT for a moment; change the scale set meanwhile (a colleague's tag).
+    # Hold the task's PUT; change the scale set meanwhile (a colleague's tag). The sandbox
+    # logs the delay fault when the PUT arrives, before holding it: that is the moment to act,
+    # whatever the machine's load (the task read the model earlier, so its If-Match is stale).
     sandbox.set_faults(
-        {"rules": [{"method": "PUT", "path": "virtualMachineScaleSets/ss-conc$", "nth": 1,
-                    "inject": "delay", "seconds": 2}]}
+        {"rules": [{"name": "hold-put", "method": "PUT",
+                    "path": "virtualMachineScaleSets/ss-conc$", "nth": 1,
+                    "inject": "delay", "seconds": 3}]}
     )  # fmt: skip
-    start = len(sandbox.requests())
     args = [PYTASK, "run", "DeployVmApp", "--connection", str(sandbox.ready_file),
             "--input", f"targets={target}",
             "--input", f"applicationVersionId={sandbox.version_id('webapp', '1.0.0')}"]  # fmt: skip
@@ -338,13 +340,9 @@ def test_concurrent_modification_is_detected_and_not_overwritten(
     reader.start()
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            gets = [r for r in sandbox.requests()[start:] if r["method"] == "GET"
-                    and r["path"].lower().endswith("virtualmachinescalesets/ss-conc")]  # fmt: skip
-            if gets:  # the task read the model; its PUT is now held by the delay
-                break
-            time.sleep(0.05)
-        time.sleep(0.5)
+        while not _fired(sandbox, "hold-put") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _fired(sandbox, "hold-put"), "the task never sent its PUT"
         arm.patch(target, {"tags": {"owner": "colleague"}})
         task.wait(timeout=90)
         reader.join()
@@ -356,6 +354,10 @@ def test_concurrent_modification_is_detected_and_not_overwritten(
     model = arm.get(target)
     assert model["tags"] == {"owner": "colleague"}
     assert gallery_apps(arm, target)[0]["packageReferenceId"].endswith("/webapp/versions/1.0.0")
+
+
+def _fired(sandbox: Sandbox, rule: str) -> bool:
+    return any(f["rule"] == rule for f in sandbox.running.faults_log())
 
 
 def test_throttling_and_server_errors_are_survived(world: tuple[Sandbox, Arm]) -> None:
