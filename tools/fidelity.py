@@ -57,6 +57,8 @@ scaleSets:
      installSeconds: 30}
   - {name: roll-vmss, resourceGroup: rg-app, instances: 2, upgradePolicy: Rolling,
      installSeconds: 30, rollingUpgradePolicy: {maxBatchInstancePercent: 50}}
+  - {name: fail-vmss, resourceGroup: rg-app, instances: 1, upgradePolicy: Automatic,
+     installSeconds: 30}
 workspaces:
   - name: law-app
     resourceGroup: rg-app
@@ -66,6 +68,13 @@ workspaces:
 Microsoft.Compute/virtualMachines/web-1
         versions:
           - {application: webapp, version: "1.0.0", since: -600}
+"""
+
+# The one instance whose application install fails, as a broken package would.
+FAULTS = """\
+rules: []
+vmApplicationFailures:
+  - instances: ["fail-vmss/0"]
 """
 
 PACKAGE = "#!/bin/sh\necho webapp 1.0.0 installed\n"
@@ -416,6 +425,18 @@ def steps() -> list[Step]:
             " changes roll out by the scale set's policy, as above",
             known_error="InvalidResourceType",
         ),
+        Step(
+            "vmss application set --treat-deployment-as-failure (install fails)",
+            "vmss application set -g rg-app -n fail-vmss --app-version-ids {version_id}"
+            " --treat-deployment-as-failure true -o none",
+            refused="VMExtensionProvisioningError",
+        ),
+        Step(
+            "vmss get-instance-view (the failure, per application)",
+            "vmss get-instance-view -g rg-app -n fail-vmss --instance-id 0"
+            f' --query "{vmapp_status}" -o tsv',
+            contains('"applicationName": "webapp"', "Install FAILED"),
+        ),
         # Azure Monitor.
         Step(
             "log-analytics workspace show",
@@ -525,11 +546,13 @@ def steps() -> list[Step]:
 @contextmanager
 def sandbox(pytask: Path, workdir: Path) -> Iterator[dict[str, Any]]:
     """`pytask sandbox serve` on a free port with SEED; yields the ready-file."""
-    seed, ready = workdir / "seed.yml", workdir / "ready.json"
+    seed, faults, ready = workdir / "seed.yml", workdir / "faults.yml", workdir / "ready.json"
     seed.write_text(SEED)
+    faults.write_text(FAULTS)
     state = workdir / "state"
     command = [str(pytask), "sandbox", "serve", "--port", "0", "--state", str(state)]
     command += ["--ready-file", str(ready), "--time-scale", "0.01", "--seed", str(seed)]
+    command += ["--faults", str(faults)]
     with (workdir / "sandbox.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
