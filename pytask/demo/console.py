@@ -4,6 +4,7 @@ Task log lines are shown in full with --verbose; otherwise only the ones worth r
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,16 @@ _INTERESTING = (
     "error",
     "warning",
     "check",
+    "evaluation ",
 )
+# HealthGate's line per check and evaluation ("latencyP95: Fail ▁█ last value 442 breaks...").
+# Its check names are the user's own, so matching words would show some checks and not others.
+_GATE_RESULT = re.compile(r"^\S+( \[critical\])?: (Pass|Fail|Inconclusive|NoData)\b")
+
+
+def _interesting(line: str) -> bool:
+    lowered = line.lower()
+    return any(word in lowered for word in _INTERESTING) or bool(_GATE_RESULT.match(line))
 
 
 @dataclass
@@ -65,7 +75,7 @@ class Console:
             if stripped.startswith("##[endgroup]"):
                 return
             text = text.replace("##[group]", "").replace("##[section]", "")
-            if self.verbose or any(word in stripped.lower() for word in _INTERESTING):
+            if self.verbose or _interesting(stripped):
                 shade = "red" if stripped.startswith("error") else "dim"
                 print(self.paint(text, shade), flush=True)
         else:

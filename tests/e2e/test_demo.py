@@ -120,6 +120,37 @@ def test_chart_scales_to_the_limit_and_marks_failures() -> None:
     )
 
 
+def test_report_leads_with_both_releases_at_a_glance(tmp_path: Path) -> None:
+    gate_report = {
+        "verdict": {"verdict": "Failed", "outcome": "Failed", "reason": "check 'cpu' failed"},
+        "checks": [{"name": "cpu", "timeline": ["Fail"], "series": [95.0], "results": []}],
+    }
+    report_file = tmp_path / "gate.json"
+    report_file.write_text(json.dumps(gate_report))
+    summary = tmp_path / "summary.md"
+    summary.write_text("### Health gate: Failed\n")
+    gate = _step("healthGate", "Failed", verdict="Failed", report=str(report_file))
+    gate.task, gate.summaries = "HealthGate", [summary]
+    good = _run("1.0.0", {"test": "succeeded", "prod": "succeeded"}, {"test": "Passed"})
+    bad = ReleaseRun("1.1.0", 102, [StageRun("test", "failed", [gate, _step("rollback")])])
+    bad.stages.append(StageRun("prod", "skipped"))
+    html = write_report(tmp_path / "r.html", [good, bad], [], 60).read_text()
+    glance = html.split("<h2>At a glance</h2>")[1].split("</table>")[0]
+    assert glance.count("<tr>") == 3  # header, 1.0.0, 1.1.0
+    assert 'href="#r1.1.0-test"' in glance and 'id="r1.1.0-test"' in html
+    assert 'gate <span class="s-Failed">Failed</span><br>rolled back' in glance
+    assert "<details open><summary>Summary</summary>" in html  # the failed gate's summary
+    assert 'Gate verdict: <strong><span class="s-Failed">Failed</span>' in html
+
+
+def test_chart_has_a_scale_and_shows_missing_data_apart_from_zero() -> None:
+    svg = charts.check_chart(charts.CheckSeries("hb", [None, 0.0], ["NoData", "Pass"], "<= 0"))
+    assert svg.count("<circle") == 1 and "evaluation 1: no data" in svg
+    assert ">1<" in svg and ">0<" in svg  # an all-zero series still gets the axis 0..1
+    svg = charts.check_chart(charts.CheckSeries("p95", [180.0, 685.4], ["Pass", "Fail"], "< 300"))
+    assert ">685.4<" in svg and "last 685.4" in svg
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
