@@ -98,13 +98,72 @@ def check_table(name: str, tally: CheckTally) -> str:
     return "\n".join(lines)
 
 
+def counted_against(state: RunState) -> list[tuple[int, CheckResult]]:
+    """Per check that failed or was inconclusive, its latest such evaluation (1-based) and
+    result: what a release manager reads first."""
+    found = []
+    for tally in state.tallies.values():
+        for wanted in (Classification.FAIL, Classification.INCONCLUSIVE):
+            hits = [(i, r) for i, r in enumerate(tally.results, start=1) if r.counts_as is wanted]
+            if hits:
+                found.append(hits[-1])
+                break
+    return found
+
+
+def _evidence(result: CheckResult) -> str:
+    e = result.explanation
+    reference = e.limit if e.limit is not None else _cell(e.baseline_value)
+    return f"{_cell(e.value)} | {_cell(reference)} | {_cell(e.summary)}"
+
+
+def _rules(policy: RunPolicy) -> str:
+    passing = (
+        f"; {policy.consecutive_successes_to_pass} passing evaluations in a row pass it early"
+        if policy.consecutive_successes_to_pass
+        else ""
+    )
+    return (
+        f"Rules: the gate fails when a check fails more than {policy.failure_limit} time(s) "
+        "(a critical check: at its first failure) and is inconclusive when a check is "
+        f"inconclusive more than {policy.inconclusive_limit} time(s){passing}."
+    )
+
+
+def _when(verdict: RunVerdict, policy: RunPolicy | None) -> str:
+    planned = f" of {policy.intervals} planned" if policy else ""
+    if verdict.decided_at is None:
+        return f"Decided after all {verdict.intervals} evaluation(s){planned}."
+    return f"Decided at evaluation {verdict.decided_at}{planned}."
+
+
 def markdown_summary(
-    state: RunState, verdict: RunVerdict, series: Mapping[str, Sequence[float | None]] = NO_SERIES
+    state: RunState,
+    verdict: RunVerdict,
+    series: Mapping[str, Sequence[float | None]] = NO_SERIES,
+    policy: RunPolicy | None = None,
 ) -> str:
     mode = " (dry run)" if verdict.dry_run else ""
     lines = [f"### Health gate: {verdict.outcome}{mode}", "", f"**{verdict.reason}**", ""]
     if verdict.would_be is not None:
         lines += [f"In enforce mode the task result would have been {verdict.would_be.value}.", ""]
+    lines += [_when(verdict, policy) + (f" {_rules(policy)}" if policy else ""), ""]
+    against = counted_against(state)
+    if against:
+        lines += [
+            "| Counted against the gate | Result | Evaluation | Value | Limit / baseline "
+            "| Why (and how sure) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for index, result in against:
+            tally = state.tallies[result.check]
+            times = (
+                tally.failures if result.counts_as is Classification.FAIL else tally.inconclusive
+            )
+            name = f"**{result.check}**{' (critical)' if result.critical else ''}"
+            outcome = f"{result.counts_as.value}: {times} of {len(tally.results)} evaluations"
+            lines.append(f"| {name} | {outcome} | {index} | {_evidence(result)} |")
+        lines.append("")
     lines += ["| Check | Timeline | Series |", "| --- | --- | --- |"]
     for name, tally in state.tallies.items():
         spark = sparkline(series.get(name, ()))

@@ -81,3 +81,31 @@ def test_log_line() -> None:
     state, _, _ = _run()
     line = log_line(state.latest[0], [0.002, 0.018])
     assert line.startswith("errorRate: Fail ▁█ rate 1.8000% vs baseline 0.2000%")
+
+
+def test_summary_leads_with_what_counted_against_the_gate_and_the_rules() -> None:
+    state, policy, verdict = _run()
+    text = markdown_summary(state, verdict, {}, policy)
+    head = text.split("| Check | Timeline |")[0]
+    assert "Decided at evaluation 3 of 3 planned." in head
+    assert "fails when a check fails more than 0 time(s)" in head
+    assert "inconclusive more than 1 time(s)" in head
+    rows = [line for line in head.splitlines() if line.startswith("| **errorRate**")]
+    assert len(rows) == 1
+    assert "| Fail: 1 of 3 evaluations | 3 | 0.018 | 0.002 |" in rows[0]
+    assert "p=4.48e-16" in rows[0] and "significant regression" in rows[0]
+
+
+def test_a_clean_pass_has_nothing_counted_against_it() -> None:
+    policy = RunPolicy(intervals=5, consecutive_successes_to_pass=2)
+    rule = BaselineRule("rate", min_effect=0.001)
+    state = start(["errorRate"])
+    for _ in range(2):
+        outcome = rule.evaluate_rate(Counts(10, 5000), Counts(10, 5000))
+        result = CheckResult("errorRate", outcome.classification, outcome.explanation)
+        state = advance(state, policy, [result])
+    verdict = conclude(state, policy)
+    text = markdown_summary(state, verdict, {}, policy)
+    assert text.startswith("### Health gate: Passed")
+    assert "Counted against the gate" not in text
+    assert "2 passing evaluations in a row pass it early" in text

@@ -10,7 +10,7 @@ from typing import Any
 
 from pytask.agent import TaskContext, TaskError
 from pytask.gate import RunVerdict, Verdict, conclude
-from pytask.gate.render import markdown_summary, report_model
+from pytask.gate.render import counted_against, markdown_summary, report_model
 
 from .limits import QueryLimiter
 from .run import Run
@@ -45,9 +45,15 @@ def publish(ctx: TaskContext, run: Run, targets: list[Target], limiter: QueryLim
     ctx.set_output("verdict", verdict.outcome)
     ctx.set_output("failedChecks", json.dumps(list(verdict.failed_checks)))
     ctx.set_output("report", str(path))
-    ctx.summary.paragraph(markdown_summary(run.state, verdict, run.series))
+    ctx.summary.paragraph(markdown_summary(run.state, verdict, run.series, run.policy))
     mode = " (dry run)" if verdict.dry_run else ""
     ctx.log(f"Verdict{mode}: {verdict.outcome}: {verdict.reason}")
+    for index, result in counted_against(run.state):
+        # What broke, by how much and against what, without opening the summary.
+        ctx.log(
+            f"  {result.check}: {result.counts_as.value} at evaluation {index}: "
+            f"{result.explanation.summary}"
+        )
     ctx.log(f"{verdict.intervals} evaluation(s), {limiter.total} query(ies); report: {path.name}")
     if verdict.would_be is not None and verdict.would_be is not Verdict.SUCCEEDED:
         ctx.warning(f"Dry run: in enforce mode the task would be {verdict.would_be.value}.")
