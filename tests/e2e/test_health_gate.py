@@ -1,8 +1,10 @@
 """HealthGate@1 end to end: `pytask run HealthGate` against a sandbox whose workspace
 generates telemetry per application version. One sandbox serves every scenario, each on its
 own pair of VMs: a healthy update, a version with more errors, a slower version, a version that
-stops the heartbeat. Times are absolute (computed here), so the scenarios do not depend on
-when the sandbox finished seeding."""
+stops the heartbeat. Times are absolute, computed when the module's sandbox starts (not when
+the module is imported: a whole-suite run imports it minutes earlier, and every candidate window
+starts at the deployment, so it would hold minutes more rows than the scenarios are sized for),
+so the scenarios do not depend on when the sandbox finished seeding."""
 
 from __future__ import annotations
 
@@ -21,8 +23,6 @@ from tests.helpers.agent_env import run_pytask
 from tests.helpers.vso import Output
 
 RG = "rg-gate"
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-DEPLOYED = NOW - timedelta(seconds=60)  # v2 started on the scenario VMs one minute ago
 VMS = f"/subscriptions/{{subscriptionId}}/resourceGroups/{RG}/providers/" + (
     "Microsoft.Compute/virtualMachines"
 )
@@ -33,18 +33,23 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _machines() -> list[dict[str, Any]]:
+def deployed_at(now: datetime) -> datetime:
+    """v2 started on the scenario VMs one minute before the sandbox."""
+    return now - timedelta(seconds=60)
+
+
+def _machines(now: datetime) -> list[dict[str, Any]]:
     machines = []
     for prefix, version in PAIRS.items():
         # The silent version stopped heartbeats long enough ago to empty the 5-minute window.
-        since = NOW - timedelta(seconds=400) if prefix == "silent" else DEPLOYED
+        since = now - timedelta(seconds=400) if prefix == "silent" else deployed_at(now)
         for n in (1, 2):
             upgraded = n == 1 or prefix != "silent"  # only one silent machine
             versions = [
                 {
                     "application": "webapp",
                     "version": "1.0.0",
-                    "since": iso(NOW - timedelta(seconds=900)),
+                    "since": iso(now - timedelta(seconds=900)),
                 }
             ]
             if upgraded:
@@ -57,43 +62,46 @@ def _machines() -> list[dict[str, Any]]:
     return machines
 
 
-SEED = {
-    "resourceGroups": [{"name": RG, "location": "eastus"}],
-    "virtualMachines": [
-        {"name": f"{prefix}-{n}", "resourceGroup": RG} for prefix in PAIRS for n in (1, 2)
-    ],
-    "workspaces": [
-        {
-            "name": "law-gate",
-            "resourceGroup": RG,
-            "ingestionDelaySeconds": 300,  # 3 s at time scale 0.01
-            "sampleSeconds": 1,
-            "historySeconds": 900,
-            "maxRecords": 5000,  # the latency checks read ~1200 rows a side
-            "telemetry": {
-                "default": {"requestsPerMinute": 600, "errorRate": 0.002},
-                "versions": [
-                    {"application": "webapp", "version": "2.0.0", "errorRate": 0.02},
-                    {"application": "webapp", "version": "3.0.0", "latencyMs": {"median": 170}},
-                    {"application": "webapp", "version": "4.0.0", "heartbeat": False},
-                ],
-            },
-            "machines": _machines(),
-            "alertRules": [
-                {
-                    # 600 requests a minute per machine: 2 % errors breach it in nearly every
-                    # window, 0.2 % practically never (7+ errors where 1.2 are expected).
-                    "name": "errors-over-1pc",
-                    "signal": "errorRate",
-                    "operator": "GreaterThan",
-                    "threshold": 0.01,
-                    "windowSeconds": 60,
-                    "severity": "Sev1",
+def seed(now: datetime) -> dict[str, Any]:
+    return {
+        "resourceGroups": [{"name": RG, "location": "eastus"}],
+        "virtualMachines": [
+            {"name": f"{prefix}-{n}", "resourceGroup": RG} for prefix in PAIRS for n in (1, 2)
+        ],
+        "workspaces": [
+            {
+                "name": "law-gate",
+                "resourceGroup": RG,
+                "ingestionDelaySeconds": 300,  # 3 s at time scale 0.01
+                "sampleSeconds": 1,
+                "historySeconds": 900,
+                # The latency checks read ~1200 rows a side, 20 more a second as the module runs.
+                "maxRecords": 5000,
+                "telemetry": {
+                    "default": {"requestsPerMinute": 600, "errorRate": 0.002},
+                    "versions": [
+                        {"application": "webapp", "version": "2.0.0", "errorRate": 0.02},
+                        {"application": "webapp", "version": "3.0.0", "latencyMs": {"median": 170}},
+                        {"application": "webapp", "version": "4.0.0", "heartbeat": False},
+                    ],
                 },
-            ],
-        }
-    ],
-}
+                "machines": _machines(now),
+                "alertRules": [
+                    {
+                        # 600 requests a minute per machine: 2 % errors breach it in nearly every
+                        # window, 0.2 % practically never (7+ errors where 1.2 are expected).
+                        "name": "errors-over-1pc",
+                        "signal": "errorRate",
+                        "operator": "GreaterThan",
+                        "threshold": 0.01,
+                        "windowSeconds": 60,
+                        "severity": "Sev1",
+                    },
+                ],
+            }
+        ],
+    }
+
 
 LATENCY_CHECK = {
     "name": "latency",
@@ -134,6 +142,7 @@ ALERTS = {"name": "alerts", "source": {"kind": "alerts", "severity": ["Sev0", "S
 class GateWorld:
     sandbox: RunningSandbox
     workspace_id: str
+    deployed: datetime  # when v2 started on the scenario VMs
 
     def vm(self, name: str) -> str:
         sub = self.sandbox["subscription_id"]
@@ -144,7 +153,7 @@ class GateWorld:
             "targets": json.dumps([self.vm(f"{pair}-1"), self.vm(f"{pair}-2")]),
             "workspace": self.workspace_id,
             "checks": yaml.safe_dump(checks),
-            "deploymentStartTime": iso(DEPLOYED),
+            "deploymentStartTime": iso(self.deployed),
             "initialDelaySeconds": "0",
             "intervalSeconds": "1",
             "durationMinutes": "1",
@@ -172,11 +181,12 @@ def _workspace_id(sandbox: RunningSandbox) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateWorld]:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
     sandbox = start_sandbox(
-        tmp_path_factory.mktemp("gate") / "state", seed=yaml.safe_dump(SEED), time_scale=0.01
+        tmp_path_factory.mktemp("gate") / "state", seed=yaml.safe_dump(seed(now)), time_scale=0.01
     )
     try:
-        yield GateWorld(sandbox, _workspace_id(sandbox))
+        yield GateWorld(sandbox, _workspace_id(sandbox), deployed_at(now))
     finally:
         sandbox.stop()
 
@@ -232,13 +242,18 @@ def test_alerts_fired_on_the_targets_fail_their_check(world: GateWorld) -> None:
 
 
 def test_no_data_at_first_then_data_after_the_ingestion_delay(world: GateWorld) -> None:
-    started = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    # The deployment starts a little ahead, so the task is waiting for it however slowly it
+    # starts; its first look is 1 s later: a second of requests exists then, but rows show
+    # only 3 s (the scaled ingestion delay) after they happen. A late start still has until
+    # `started + 3 s` before rows show.
+    started = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=5)
     check = {"name": "errorRate", "preset": "errorRate",
              "rule": {"baseline": "rate", "minSamples": 1, "noData": "inconclusive"}}  # fmt: skip
     out, report = world.run(
         "healthy",
         [check],
         deploymentStartTime=iso(started),
+        initialDelaySeconds="1",
         inconclusiveLimit="10",
         consecutiveSuccessesToPass="1",
     )
@@ -292,14 +307,14 @@ def test_replay_of_a_past_window_needs_no_waiting(world: GateWorld) -> None:
     _, report = world.run(
         "errors",
         ["errorRate"],
-        windowStart=iso(DEPLOYED),
-        windowEnd=iso(DEPLOYED + timedelta(seconds=40)),
+        windowStart=iso(world.deployed),
+        windowEnd=iso(world.deployed + timedelta(seconds=40)),
         intervalSeconds="10",
         initialDelaySeconds="10",
         consecutiveSuccessesToPass="0",  # small early samples pass; no early pass on them
         mode="dryRun",
     )
-    assert report["evaluations"][0] == iso(DEPLOYED + timedelta(seconds=10))
+    assert report["evaluations"][0] == iso(world.deployed + timedelta(seconds=10))
     assert len(report["evaluations"]) == 4  # +10, +20, +30, +40 s: the dry run goes on
     assert report["verdict"]["wouldBe"] == "Failed", report["checks"][0]["timeline"]
 
