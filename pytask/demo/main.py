@@ -23,6 +23,13 @@ from pytask.demo.runner import Runner
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = Path(__file__).with_name("pipeline.yml")
+# What a newcomer should expect before a minute of log lines scrolls by.
+STORY = (
+    f"Two releases of {world.APP} go through Publish -> dev -> test -> prod on a local Azure "
+    f"sandbox.\n{world.HEALTHY} is healthy and should reach prod. {world.UNHEALTHY}'s telemetry "
+    "is slow and error-prone: its health gate in test\nshould fail, the on.failure hook should "
+    "roll test back, and prod should never be touched."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.work_dir or tempfile.mkdtemp(prefix="vmapp-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    out.line(STORY)
     pipeline = Expander(repositories={"vmapp": REPO}).expand_pipeline(PIPELINE)
     stage_dir = _stage(out, Path(args.stage_dir).resolve())
     out.title("Starting the sandbox (a local Azure) with the demo world")
@@ -51,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     report = write_report(root / "report.html", runs, problems, seconds)
     out.summary(runs, problems, seconds)
     out.line(f"\nReport: {report}")
+    out.line(f"   open it in a browser: {report.as_uri()}")
+    out.line("   every line each task logged: .venv/bin/pytask demo --verbose")
     return 1 if problems else 0
 
 
