@@ -162,6 +162,26 @@ def steps() -> list[Step]:
             "login --service-principal -u {cert_client_id} --certificate {cert_file}"
             " --tenant {tenant_id} -o none",
         ),
+        # Workload identity federation, as AzureCLI@2 does it in a pipeline: the job's token buys
+        # an OIDC token from Azure DevOps, which Entra exchanges.
+        Step(
+            "Azure DevOps OIDC token for the service connection",
+            "rest --method post --url {oidc_request_uri}?api-version=7.1&serviceConnectionId="
+            "{wif_connection_id} --skip-authorization-header --headers"
+            " 'Authorization=Bearer {system_access_token}' --query oidcToken -o tsv",
+            contains("."),
+            save="oidc_token",
+        ),
+        Step(
+            "login: workload identity federation (--federated-token)",
+            "login --service-principal -u {wif_client_id} --tenant {tenant_id}"
+            " --federated-token {oidc_token} -o none",
+        ),
+        Step(
+            "account show (the federated identity)",
+            "account show --query user.name -o tsv",
+            equals("{wif_client_id}"),
+        ),
         Step(
             "login: service principal with secret",
             "login --service-principal -u {client_id} -p {secret} --tenant {tenant_id} -o none",
@@ -574,6 +594,7 @@ def sandbox(pytask: Path, workdir: Path) -> Iterator[dict[str, Any]]:
 def variables(ready: Mapping[str, Any], workdir: Path) -> dict[str, str]:
     """What the steps are formatted with: the ready-file's cloud and principals, files."""
     spn, cert = ready["principals"]["spnKey"], ready["principals"]["spnCertificate"]
+    wif = ready["connections"]["workloadIdentityFederation"]
     cert_file, package = workdir / "spn-cert.pem", workdir / "webapp.sh"
     cert_file.write_text(cert["certificate"])
     package.write_text(PACKAGE)
@@ -588,6 +609,10 @@ def variables(ready: Mapping[str, Any], workdir: Path) -> dict[str, str]:
         "secret": spn["secret"],
         "cert_client_id": cert["client_id"],
         "cert_file": str(cert_file),
+        "wif_client_id": wif["parameters"]["serviceprincipalid"],
+        "wif_connection_id": wif["id"],
+        "oidc_request_uri": wif["variables"]["System.OidcRequestUri"],
+        "system_access_token": wif["variables"]["System.AccessToken"],
         "package": str(package),
         "download": str(workdir / "downloaded.sh"),
         "account": "stfidelity" + subscription[:6].replace("-", ""),
@@ -624,7 +649,8 @@ def run_step(step: Step, az: Path, env: Mapping[str, str], values: dict[str, str
     except KeyError as missing:
         detail = f"needs {missing} from an earlier step that failed"
         return Result(step.name, step.command, "fail", 0.0, detail, step.known)
-    secrets = [values["secret"], values.get("key", "\0"), values.get("sas", "\0")]
+    secret_names = ("secret", "system_access_token", "oidc_token", "key", "sas")
+    secrets = [values[name] for name in secret_names if name in values]
     shown = masked(shlex.join(["az", *argv]), secrets)
     started = time.monotonic()
     try:

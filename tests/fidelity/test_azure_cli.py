@@ -51,6 +51,7 @@ def test_the_script_covers_the_release_path(results: list[dict[str, Any]]) -> No
     for needed in (
         "register the cloud (ARM metadata discovery)",
         "login: service principal with secret",
+        "login: workload identity federation (--federated-token)",
         "blob upload --auth-mode login",
         "user delegation SAS (generate-sas --as-user)",
         "version create (package from the SAS URL)",
@@ -74,3 +75,4 @@ def test_no_secret_in_the_report(results: list[dict[str, Any]]) -> None:
     text = json.dumps(results)
     assert "-p ***" in text
     assert "sig=" not in text  # SAS signatures masked wherever the URL is shown
+    assert "eyJ" not in text  # no JWT: System.AccessToken and the OIDC token are masked
