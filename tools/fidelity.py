@@ -108,6 +108,7 @@ class Step:
     check: Check | None = None
     save: str | None = None
     refused: str | None = None
+    managed_identity: bool = False  # run with the host's managed identity endpoint (App Service)
     known: str | None = None
     known_error: str = ""
 
@@ -181,6 +182,19 @@ def steps() -> list[Step]:
             "account show (the federated identity)",
             "account show --query user.name -o tsv",
             equals("{wif_client_id}"),
+        ),
+        # A managed identity, as on a self-hosted agent in Azure (App Service-style endpoint).
+        Step(
+            "login: managed identity (--identity)",
+            "login --identity --client-id {mi_client_id} --query [0].user.name -o tsv",
+            equals("userAssignedIdentity"),
+            managed_identity=True,
+        ),
+        Step(
+            "group list as the managed identity",
+            "group list --query [].name -o tsv",
+            lines_include("rg-app"),
+            managed_identity=True,
         ),
         Step(
             "login: service principal with secret",
@@ -610,9 +624,12 @@ def variables(ready: Mapping[str, Any], workdir: Path) -> dict[str, str]:
         "cert_client_id": cert["client_id"],
         "cert_file": str(cert_file),
         "wif_client_id": wif["parameters"]["serviceprincipalid"],
+        "mi_client_id": ready["connections"]["managedIdentity"]["data"]["msiclientId"],
         "wif_connection_id": wif["id"],
         "oidc_request_uri": wif["variables"]["System.OidcRequestUri"],
         "system_access_token": wif["variables"]["System.AccessToken"],
+        "identity_endpoint": ready["managed_identity"]["IDENTITY_ENDPOINT"],
+        "identity_header": ready["managed_identity"]["IDENTITY_HEADER"],
         "package": str(package),
         "download": str(workdir / "downloaded.sh"),
         "account": "stfidelity" + subscription[:6].replace("-", ""),
@@ -637,6 +654,14 @@ def cli_environment(ready: Mapping[str, Any], config_dir: Path) -> dict[str, str
     return env
 
 
+def managed_identity_env(values: Mapping[str, str]) -> dict[str, str]:
+    """The managed identity endpoint a host in Azure would have (App Service style)."""
+    return {
+        "IDENTITY_ENDPOINT": values["identity_endpoint"],
+        "IDENTITY_HEADER": values["identity_header"],
+    }
+
+
 def masked(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
@@ -644,12 +669,14 @@ def masked(text: str, secrets: Sequence[str]) -> str:
 
 
 def run_step(step: Step, az: Path, env: Mapping[str, str], values: dict[str, str]) -> Result:
+    if step.managed_identity:
+        env = {**env, **managed_identity_env(values)}
     try:
         argv = [word.format(**values) for word in shlex.split(step.command)]
     except KeyError as missing:
         detail = f"needs {missing} from an earlier step that failed"
         return Result(step.name, step.command, "fail", 0.0, detail, step.known)
-    secret_names = ("secret", "system_access_token", "oidc_token", "key", "sas")
+    secret_names = ("secret", "system_access_token", "oidc_token", "identity_header", "key", "sas")
     secrets = [values[name] for name in secret_names if name in values]
     shown = masked(shlex.join(["az", *argv]), secrets)
     started = time.monotonic()
