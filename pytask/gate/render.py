@@ -134,6 +134,12 @@ def _when(verdict: RunVerdict, policy: RunPolicy | None) -> str:
     planned = f" of {policy.intervals} planned" if policy else ""
     if verdict.decided_at is None:
         return f"Decided after all {verdict.intervals} evaluation(s){planned}."
+    if verdict.dry_run:
+        # A dry run evaluates the whole soak; the decision is where enforce mode would stop.
+        return (
+            f"Enforce mode would have decided at evaluation {verdict.decided_at}{planned}; "
+            f"the dry run evaluated {verdict.intervals}."
+        )
     return f"Decided at evaluation {verdict.decided_at}{planned}."
 
 

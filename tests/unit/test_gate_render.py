@@ -109,3 +109,16 @@ def test_a_clean_pass_has_nothing_counted_against_it() -> None:
     assert text.startswith("### Health gate: Passed")
     assert "Counted against the gate" not in text
     assert "2 passing evaluations in a row pass it early" in text
+
+
+def test_a_dry_run_says_where_enforce_mode_would_have_stopped() -> None:
+    rule = BaselineRule("rate", min_effect=0.001)
+    policy = RunPolicy(intervals=3, dry_run=True)
+    state = start(["errorRate"])
+    for _ in range(3):
+        outcome = rule.evaluate_rate(Counts(10, 5000), Counts(90, 5000))
+        result = CheckResult("errorRate", outcome.classification, outcome.explanation)
+        state = advance(state, policy, [result])
+    text = markdown_summary(state, conclude(state, policy), {}, policy)
+    assert "Enforce mode would have decided at evaluation 1 of 3 planned" in text
+    assert "the dry run evaluated 3." in text
