@@ -135,8 +135,9 @@ def _step(step: StepRun) -> str:
     report = step.outputs.get("report")
     if step.task == "HealthGate" and report and Path(report).is_file():
         parts.append(_gate_charts(json.loads(Path(report).read_text("utf-8"))))
-    # A failed step's summary is the first thing to read, so it starts open.
-    expanded = " open" if not step.succeeded else ""
+    # A failed step's summary, and the rollback's (which versions went back), are what a
+    # reader came for, so they start open.
+    expanded = " open" if not step.succeeded or step.name == "rollback" else ""
     for summary in step.summaries:
         if summary.is_file():
             parts.append(

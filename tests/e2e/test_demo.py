@@ -132,14 +132,21 @@ def test_report_leads_with_both_releases_at_a_glance(tmp_path: Path) -> None:
     gate = _step("healthGate", "Failed", verdict="Failed", report=str(report_file))
     gate.task, gate.summaries = "HealthGate", [summary]
     good = _run("1.0.0", {"test": "succeeded", "prod": "succeeded"}, {"test": "Passed"})
-    bad = ReleaseRun("1.1.0", 102, [StageRun("test", "failed", [gate, _step("rollback")])])
+    rollback = _step("rollback")
+    rollback.summaries = [tmp_path / "rollback.md"]
+    rollback.summaries[0].write_text(
+        "| instance | previous → new |\n| --- | --- |\n| 0 | b → a |\n"
+    )
+    bad = ReleaseRun("1.1.0", 102, [StageRun("test", "failed", [gate, rollback])])
     bad.stages.append(StageRun("prod", "skipped"))
     html = write_report(tmp_path / "r.html", [good, bad], [], 60).read_text()
     glance = html.split("<h2>At a glance</h2>")[1].split("</table>")[0]
     assert glance.count("<tr>") == 3  # header, 1.0.0, 1.1.0
     assert 'href="#r1.1.0-test"' in glance and 'id="r1.1.0-test"' in html
     assert 'gate <span class="s-Failed">Failed</span><br>rolled back' in glance
-    assert "<details open><summary>Summary</summary>" in html  # the failed gate's summary
+    # The failed gate's summary and the rollback's start open; passing steps' stay closed.
+    assert html.count("<details open><summary>Summary</summary>") == 2
+    assert "<td>b → a</td>" in html
     assert 'Gate verdict: <strong><span class="s-Failed">Failed</span>' in html
 
 
