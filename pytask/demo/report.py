@@ -31,6 +31,7 @@ th{background:#f3f3f3}
 .gate{background:#f7f9fc;border:1px solid #dde3ec;padding:.5em 1em;margin:.5em 0}
 .gate.Failed{background:#fdecea;border-color:#f1b0ab}
 details{margin:.2em 0 .2em 1em}summary{cursor:pointer;color:#1565c0}
+details h5,details h6{font-size:1em;margin:.8em 0 .2em}
 .charts svg{margin:4px}.legend{font-size:12px;color:#555}
 .problems{background:#fdecea;padding:1em}.ok{color:#2e7d32}
 .intro{color:#444}.glance td:first-child{font-weight:600}
