@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install test lint typecheck pytest nodetest demo vsix bench lock docs clean
+.PHONY: install test lint typecheck pytest nodetest demo stage vsix bench lock docs clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -42,6 +42,10 @@ test: lint typecheck nodetest pytest
 
 demo: install
 	$(BIN)/pytask demo
+
+# build/extension/: the task folders exactly as the vsix holds them (no tfx needed).
+stage: $(PY_STAMP)
+	$(BIN)/python tools/build.py stage
 
 vsix: install
 	$(BIN)/python tools/build.py vsix
