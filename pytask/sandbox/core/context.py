@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import json5
+
 from pytask.sandbox.core.clock import Clock
 from pytask.sandbox.core.errors import ArmError, invalid_request_content
 from pytask.sandbox.core.etag import check_preconditions
@@ -85,7 +87,7 @@ class RequestContext:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise invalid_request_content(str(exc)) from exc
+            return _lenient_json(self.body, exc)
 
     def json_object(self) -> dict[str, Any]:
         """The body, which must be a JSON object (ARM: InvalidRequestContent otherwise)."""
@@ -155,3 +157,13 @@ class RequestContext:
         """Raise a 400 ArmError unless `condition` holds (body validation)."""
         if not condition:
             raise ArmError(400, code, message, target)
+
+
+def _lenient_json(body: bytes, strict_error: Exception) -> Any:
+    """ARM reads bodies with a lenient JSON reader: unquoted property names, comments,
+    trailing commas. `az deployment group create` relies on it (it splices the template file
+    in as `template:{…}` to keep its text as written). Still malformed: 400, strict message."""
+    try:
+        return json5.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise invalid_request_content(str(strict_error)) from strict_error
