@@ -178,6 +178,29 @@ def _operation(
     }
 
 
+def validation_view(
+    resource_id: str, name: str, plan: templates.Plan, now: float
+) -> dict[str, Any]:
+    """Deployments_Validate's answer: the deployment as it would be, nothing written."""
+    return {
+        "id": resource_id,
+        "name": name,
+        "type": TYPE,
+        "properties": {
+            "templateHash": _hash(plan),
+            "parameters": _parameter_view(plan),
+            "mode": "Incremental",
+            "provisioningState": "Succeeded",
+            "timestamp": iso(now),
+            "duration": "PT0S",
+            "correlationId": str(uuid.uuid4()),
+            "dependencies": [],
+            "providers": _providers(plan),
+            "validatedResources": [{"id": r.id} for r in plan.resources],
+        },
+    }
+
+
 def _parameter_view(plan: templates.Plan) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for name, value in plan.parameters.items():

@@ -106,22 +106,27 @@ def _deployment(ctx: RequestContext) -> dict[str, Any]:
     return doc
 
 
-def put_deployment(ctx: RequestContext) -> Reply:
-    group = require_resource_group(ctx)
-    body = ctx.json_object()
-    props = body.get("properties")
+def _planned(ctx: RequestContext, group: Mapping[str, Any]) -> tuple[Plan, Scope]:
+    """The request's template and parameters, validated as ARM does before anything runs."""
+    props = ctx.json_object().get("properties")
     ctx.require(isinstance(props, dict), "InvalidRequestContent", "properties is required")
     assert isinstance(props, dict)
     if "templateLink" in props:
         raise ArmError(400, "InvalidTemplate", "The sandbox deploys inline templates only.")
     ctx.require("template" in props, "InvalidRequestContent", "properties.template is required")
-    name = ctx.params["deploymentName"]
-    scope = scope_for(ctx, group, name)
+    scope = scope_for(ctx, group, ctx.params["deploymentName"])
     try:
         given = unwrap(props.get("parameters"))
     except TemplateError as error:
         raise models.invalid_template(error) from error
-    plan = models.validate(props["template"], given, scope)
+    return models.validate(props["template"], given, scope), scope
+
+
+def put_deployment(ctx: RequestContext) -> Reply:
+    group = require_resource_group(ctx)
+    body = ctx.json_object()
+    name = ctx.params["deploymentName"]
+    plan, scope = _planned(ctx, group)
     with ctx.world.lock:
         existing = ctx.world.get(request_resource_id(ctx))
         if existing is not None and models.state(existing, ctx.clock.now()) == "Running":
@@ -147,6 +152,15 @@ def start(ctx: RequestContext, location: str, doc: Mapping[str, Any]) -> dict[st
     return headers
 
 
+def validate_deployment(ctx: RequestContext) -> dict[str, Any]:
+    """`POST …/deployments/{name}/validate`, which `az deployment group create` sends first:
+    200 with the validated deployment, or 400 InvalidTemplate; nothing is deployed."""
+    group = require_resource_group(ctx)
+    plan, _ = _planned(ctx, group)
+    resource_id = models.deployment_id(group["id"], ctx.params["deploymentName"])
+    return models.validation_view(resource_id, ctx.params["deploymentName"], plan, ctx.clock.now())
+
+
 def get_deployment(ctx: RequestContext) -> dict[str, Any]:
     return models.view(_deployment(ctx), ctx.clock.now())
 
@@ -158,8 +172,9 @@ def list_deployments(ctx: RequestContext) -> dict[str, Any]:
 
 
 def list_operations(ctx: RequestContext) -> dict[str, Any]:
-    path = request_resource_id(ctx).rsplit("/operations", 1)[0]
-    doc = ctx.world.get(path)
+    group_id = f"/subscriptions/{ctx.params['subscriptionId']}/resourceGroups/"
+    group_id += ctx.params["resourceGroupName"]
+    doc = ctx.world.get(models.deployment_id(group_id, ctx.params["deploymentName"]))
     if doc is None or doc.get("type") != models.TYPE:
         require_resource_group(ctx)
         raise not_found(models.TYPE, ctx.params["deploymentName"], ctx.params["resourceGroupName"])

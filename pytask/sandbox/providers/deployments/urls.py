@@ -19,7 +19,12 @@ PROVIDER = Provider(
         Route("GET", DEPLOYMENT, responses.get_deployment, _T, "Deployments_Get"),
         Route("GET", DEPLOYMENTS, responses.list_deployments, _T,
               "Deployments_ListByResourceGroup"),
+        Route("POST", DEPLOYMENT + "/validate", responses.validate_deployment, _T,
+              "Deployments_Validate"),
         Route("GET", DEPLOYMENT + "/operations", responses.list_operations, _T,
               "DeploymentOperations_ListByResourceGroup"),
+        # The spec's path for the same list (no providers segment), which SDKs and the CLI use.
+        Route("GET", _RG + "/deployments/{deploymentName}/operations", responses.list_operations,
+              _T, "DeploymentOperations_List"),
     ],
 )  # fmt: skip
