@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -42,10 +43,18 @@ class Arm:
         self.ca = sandbox.ca_bundle
         self.group = f"/subscriptions/{sandbox['subscription_id']}/resourceGroups/rg-cli"
 
-    def call(self, method: str, url: str, body: Any = None) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
+    def call(
+        self, method: str, url: str, body: Any = None, raw: bytes | None = None
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         return requests.request(
-            method, self.base + url, json=body, headers=headers, verify=self.ca, timeout=30
+            method,
+            self.base + url,
+            json=body,
+            data=raw,
+            headers=headers,
+            verify=self.ca,
+            timeout=30,
         )
 
 
@@ -134,3 +143,53 @@ def test_network_interfaces_at_the_cli_network_api_version(arm: Arm) -> None:
     answer = arm.call("GET", f"{nic}?api-version=2022-01-01")
     assert answer.status_code == 200, answer.text
     assert answer.json()["properties"]["ipConfigurations"]
+
+
+TEMPLATE = """{
+  // what `az deployment group create --template-file` reads, comments and all
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"name": {"type": "string"}},
+  "resources": [{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01",
+                 "name": "[parameters('name')]", "location": "[resourceGroup().location]",
+                 "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"}]
+}"""
+
+
+def _cli_body(name: str) -> bytes:
+    """The body exactly as the CLI splices it: `template:` unquoted, the file's text as is."""
+    head = json.dumps(
+        {"properties": {"parameters": {"name": {"value": name}}, "mode": "Incremental"}}
+    )
+    return (head[:-2] + ", template:" + TEMPLATE + "}}").encode()
+
+
+def test_deployment_validate_then_create_with_the_cli_body(arm: Arm) -> None:
+    deployments = f"{arm.group}/providers/Microsoft.Resources/deployments"
+    validated = arm.call(
+        "POST", f"{deployments}/d-cli/validate?api-version=2025-04-01", raw=_cli_body("stvalid01")
+    )
+    assert validated.status_code == 200, validated.text
+    resources = validated.json()["properties"]["validatedResources"]
+    assert resources[0]["id"].endswith("/storageAccounts/stvalid01")
+    nothing = arm.call("GET", f"{deployments}/d-cli?api-version=2025-04-01")
+    assert nothing.status_code == 404  # validation deploys nothing
+    created = arm.call(
+        "PUT", f"{deployments}/d-cli?api-version=2025-04-01", raw=_cli_body("stvalid01")
+    )
+    assert created.status_code == 201, created.text
+    spec_path = f"{arm.group}/deployments/d-cli/operations?api-version=2025-04-01"
+    listed = arm.call("GET", spec_path)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["value"]
+
+
+def test_malformed_bodies_are_still_refused(arm: Arm) -> None:
+    url = f"{arm.group}/providers/Microsoft.Resources/deployments/d-bad?api-version=2025-04-01"
+    refused = arm.call("PUT", url, raw=b'{"properties": {template: {"a": }}}')
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "InvalidRequestContent"
+    without_name = _cli_body("x").replace(b'"parameters": {"name": {"value": "x"}}, ', b"")
+    invalid = arm.call("POST", url.replace("d-bad?", "d-bad/validate?"), raw=without_name)
+    assert invalid.status_code == 400, invalid.text
+    assert invalid.json()["error"]["code"] == "InvalidTemplate"
