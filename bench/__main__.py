@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -19,12 +20,19 @@ def modules(selected: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    failures = 0
+    failed: list[str] = []
     for name in modules(argv):
         print(f"== {name}", flush=True)
-        code = int(importlib.import_module(f"bench.{name}").main())
-        failures += code != 0
-    return 1 if failures else 0
+        try:
+            code = int(importlib.import_module(f"bench.{name}").main())
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            code = 1
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

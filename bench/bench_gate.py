@@ -15,13 +15,21 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tests.conftest import start_sandbox
-from tests.e2e.test_health_gate import CPU_METRIC, LATENCY_CHECK, SEED, GateWorld, _workspace_id
+from tests.e2e.test_health_gate import (
+    CPU_METRIC,
+    LATENCY_CHECK,
+    GateWorld,
+    _workspace_id,
+    deployed_at,
+    seed,
+)
 
 SOAK_MINUTES = int(os.environ.get("BENCH_GATE_SOAK_MINUTES", "1"))
 INTERVAL = int(os.environ.get("BENCH_GATE_INTERVAL", "5"))
@@ -56,9 +64,11 @@ def _scenario(world: GateWorld, label: str, pair: str, **inputs: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        sandbox = start_sandbox(Path(tmp) / "state", seed=yaml.safe_dump(SEED), time_scale=0.01)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        world_seed = yaml.safe_dump(seed(now))
+        sandbox = start_sandbox(Path(tmp) / "state", seed=world_seed, time_scale=0.01)
         try:
-            world = GateWorld(sandbox, _workspace_id(sandbox))
+            world = GateWorld(sandbox, _workspace_id(sandbox), deployed_at(now))
             _scenario(world, "clear failure", "errors", consecutiveSuccessesToPass="0")
             _scenario(world, "healthy", "healthy", consecutiveSuccessesToPass="2")
         finally:
