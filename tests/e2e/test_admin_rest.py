@@ -1,5 +1,5 @@
 """The sandbox's Azure DevOps REST surface against the official examples
-(../shared/azure-rest-examples/devops/): the same requests answer with the same shapes, and
+(copies in tests/sandbox/examples/devops/): the same requests answer with the same shapes, and
 errors come in the service's own JSON shape."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import RunningSandbox, start_sandbox
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "azure-rest-examples" / "devops"
+EXAMPLES = Path(__file__).resolve().parents[1] / "sandbox" / "examples" / "devops"
 SEED = """\
 devops:
   users:

@@ -21,7 +21,7 @@ from pytask.cloud.session import CloudSession
 from pytask.localrun import parse_connection
 from tests.conftest import RunningSandbox, start_sandbox
 
-EXAMPLES = Path("/work/shared/azure-rest-examples/monitor")
+EXAMPLES = Path(__file__).resolve().parent / "examples" / "monitor"
 RG = "rg-mon"
 VM = "web-1"
 SEED = {

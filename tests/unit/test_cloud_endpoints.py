@@ -14,27 +14,16 @@ from pytask.cloud.endpoints import parse_metadata
 from pytask.cloud.errors import CloudConfigError
 from pytask.cloud.session import apply_connection
 
-EXAMPLE = Path("/work/shared/azure-rest-examples/arm/metadata-endpoints-2022-09-01.json")
-
-# The public cloud's answer, as recorded in the shared REST examples when present.
-PUBLIC: dict[str, Any] = (
-    json.loads(EXAMPLE.read_text())
-    if EXAMPLE.exists()
-    else {
-        "portal": "https://portal.azure.com",
-        "authentication": {
-            "loginEndpoint": "https://login.microsoftonline.com",
-            "audiences": [
-                "https://management.core.windows.net/",
-                "https://management.azure.com/",
-            ],
-        },
-        "name": "AzureCloud",
-        "suffixes": {"storage": "core.windows.net"},
-        "resourceManager": "https://management.azure.com/",
-        "logAnalyticsResourceId": "https://api.loganalytics.io",
-    }
+EXAMPLE = (
+    Path(__file__).resolve().parents[1]
+    / "sandbox"
+    / "examples"
+    / "arm"
+    / "metadata-endpoints-2022-09-01.json"
 )
+
+# The public cloud's answer as recorded (a committed copy: missing fails, it does not skip).
+PUBLIC: dict[str, Any] = json.loads(EXAMPLE.read_text())
 
 US_GOVERNMENT: dict[str, Any] = {
     "portal": "https://portal.azure.us",
