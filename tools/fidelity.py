@@ -77,6 +77,24 @@ vmApplicationFailures:
   - instances: ["fail-vmss/0"]
 """
 
+# An ARM template as people write them (a comment included): the CLI sends the file's text.
+TEMPLATE = """{
+  // a storage account for the release's packages
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"name": {"type": "string"}},
+  "resources": [{
+    "type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01",
+    "name": "[parameters('name')]", "location": "[resourceGroup().location]",
+    "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"
+  }],
+  "outputs": {"id": {
+    "type": "string",
+    "value": "[resourceId('Microsoft.Storage/storageAccounts', parameters('name'))]"
+  }}
+}
+"""
+
 PACKAGE = "#!/bin/sh\necho webapp 1.0.0 installed\n"
 
 # A check reads a command's stdout, with the run's variables to format what it expects.
@@ -516,6 +534,36 @@ def steps() -> list[Step]:
             "?api-version=2021-04-01 --query value[].type -o tsv",
             lines_include("Microsoft.Compute/galleries", "Microsoft.Storage/storageAccounts"),
         ),
+        # ARM template deployments.
+        Step(
+            "deployment group validate",
+            f"deployment group validate -g {rg} --template-file"
+            " {template} --parameters name={account}d --query properties.provisioningState"
+            " -o tsv",
+            equals("Succeeded"),
+        ),
+        Step(
+            "deployment group create (template with a comment)",
+            f"deployment group create -g {rg} -n fid --template-file {{template}}"
+            " --parameters name={account}d --query properties.outputs.id.value -o tsv",
+            contains("/storageAccounts/{account}d"),
+        ),
+        Step(
+            "deployment group show",
+            f"deployment group show -g {rg} -n fid --query properties.provisioningState -o tsv",
+            equals("Succeeded"),
+        ),
+        Step(
+            "deployment group list",
+            f"deployment group list -g {rg} --query [].name -o tsv",
+            equals("fid"),
+        ),
+        Step(
+            "deployment operation group list",
+            f"deployment operation group list -g {rg}"
+            " -n fid --query [].properties.provisioningState -o tsv",
+            equals("Succeeded"),
+        ),
         # Clean up, as a pipeline would.
         # DevTest Labs (the `az lab` commands are in preview in the CLI).
         Step(
@@ -612,6 +660,7 @@ def variables(ready: Mapping[str, Any], workdir: Path) -> dict[str, str]:
     cert_file, package = workdir / "spn-cert.pem", workdir / "webapp.sh"
     cert_file.write_text(cert["certificate"])
     package.write_text(PACKAGE)
+    (workdir / "template.json").write_text(TEMPLATE)
     expiry = datetime.now(timezone.utc) + timedelta(hours=2)
     subscription = ready["subscription_id"]
     return {
@@ -631,6 +680,7 @@ def variables(ready: Mapping[str, Any], workdir: Path) -> dict[str, str]:
         "identity_endpoint": ready["managed_identity"]["IDENTITY_ENDPOINT"],
         "identity_header": ready["managed_identity"]["IDENTITY_HEADER"],
         "package": str(package),
+        "template": str(workdir / "template.json"),
         "download": str(workdir / "downloaded.sh"),
         "account": "stfidelity" + subscription[:6].replace("-", ""),
         "expiry": expiry.strftime("%Y-%m-%dT%H:%MZ"),
