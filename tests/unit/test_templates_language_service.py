@@ -93,6 +93,13 @@ BROKEN = [
         "Unexpected property colour",
     ),
     Broken(
+        "unknown key hoisted from a ${{ if }} mapping",
+        "jobs:\n  - job: a\n    ${{ if parameters.pool }}:\n      poool: x\n"
+        "    steps:\n      - script: echo hi\n",
+        4,
+        "Unexpected property poool",
+    ),
+    Broken(
         "missing required input",
         STEP + "      action: deploy\n",
         3,
