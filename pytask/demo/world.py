@@ -73,7 +73,7 @@ def seed() -> dict[str, Any]:
                 "name": WORKSPACE,
                 "resourceGroup": RG,
                 "ingestionDelaySeconds": 60,
-                "sampleSeconds": 5,
+                "sampleSeconds": 1,
                 "historySeconds": 600,
                 "telemetry": {
                     "default": {"requestsPerMinute": 120, "errorRate": 0.002},
