@@ -73,4 +73,4 @@ AZURE_CLI_VERSION ?= 2.91.0
 fidelity: install
 	@test -x .venv-az/bin/az || { $(PYTHON) -m venv .venv-az && echo '*' > .venv-az/.gitignore; }
 	.venv-az/bin/python -m pip install --quiet --disable-pip-version-check 'azure-cli==$(AZURE_CLI_VERSION)'
-	$(BIN)/pytest tests/fidelity -v
+	$(BIN)/pytest tests/fidelity -v -m azure_cli

@@ -21,6 +21,7 @@ SCRIPT = ROOT / "tools" / "fidelity.py"
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.azure_cli,
     pytest.mark.skipif(not AZ.exists(), reason="no .venv-az/bin/az: run `make fidelity`"),
 ]
 
