@@ -85,7 +85,7 @@ def absorb(step: StepRun, line: str) -> str | None:
 
 @dataclass(frozen=True)
 class Agent:
-    stage_dir: Path  # build/extension (tools/build.py stage)
+    stage_dir: Path  # the staged extension (tools/build.py stage)
     connection_file: Path  # the sandbox's ready-file
     sources_dir: Path
 

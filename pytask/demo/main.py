@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     out.line(STORY)
     pipeline = Expander(repositories={"vmapp": REPO}).expand_pipeline(PIPELINE)
-    stage_dir = _stage(out, Path(args.stage_dir).resolve())
+    # Staged inside the run's own folder by default: two demos side by side would otherwise
+    # rebuild the same build/extension under each other's feet.
+    stage_dir = _stage(out, Path(args.stage_dir or root / "extension").resolve())
     out.title("Starting the sandbox (a local Azure) with the demo world")
     sandbox = world.start_sandbox(root)
     try:
@@ -120,6 +122,8 @@ def _stage(out: Console, stage_dir: Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytask demo", description=__doc__)
     parser.add_argument("--work-dir", help="where the sandbox state, agent folders and report go")
-    parser.add_argument("--stage-dir", default=str(REPO / "build" / "extension"))
+    parser.add_argument(
+        "--stage-dir", help="where the extension's task folders are staged (default: in work-dir)"
+    )
     parser.add_argument("--verbose", action="store_true", help="show every line the tasks log")
     return parser
