@@ -38,8 +38,13 @@ from pytask.tasks.deploy.targets import (
     load_target,
     resolve_version,
 )
+from pytask.tasks.refusals import permission_refusals
 
 TASK_NAME = "DeployVmApp"
+ROLES = (
+    "Virtual Machine Contributor on the targets (or their resource group) and Reader on the "
+    "Compute Gallery"
+)
 
 
 def body(ctx: TaskContext) -> None:
@@ -47,7 +52,7 @@ def body(ctx: TaskContext) -> None:
     deadline = Deadline(spec.timeout_minutes)
     session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
     subscription = session.require_subscription()
-    with session.arm() as arm:
+    with session.arm() as arm, permission_refusals(ROLES):
         compute = Compute(arm)
         with ctx.group("Targets and version"):
             version, targets, state = _resolve(ctx, compute, spec, subscription)

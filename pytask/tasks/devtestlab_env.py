@@ -18,8 +18,10 @@ from pytask.tasks.devtestlab.lab import Lab
 from pytask.tasks.devtestlab.report import Outcome, publish_outputs, write_summary
 from pytask.tasks.devtestlab.spec import CHECKS, DtlSpec, read_spec
 from pytask.tasks.devtestlab.waiting import Deadline
+from pytask.tasks.refusals import permission_refusals
 
 TASK_NAME = "DevTestLabEnv"
+ROLES = "DevTest Labs User on the lab (Contributor on the lab to delete or sweep what others made)"
 
 
 def body(ctx: TaskContext) -> None:
@@ -33,7 +35,7 @@ def body(ctx: TaskContext) -> None:
             f"lab: the lab is in subscription {spec.lab.subscription}, but the connection is "
             f"for {session.require_subscription()}. Use a connection for the lab's subscription."
         )
-    with session.devtestlabs() as client, session.arm() as arm:
+    with session.devtestlabs() as client, session.arm() as arm, permission_refusals(ROLES):
         with ctx.group("Lab"):
             lab = Lab.open(client, arm, spec.lab)
             ctx.log(f"Lab: {lab.id} ({lab.location})")

@@ -18,15 +18,20 @@ from pytask.tasks.healthgate.run import Gate, baseline_target_ids, utc_now
 from pytask.tasks.healthgate.scope import Target, load_targets
 from pytask.tasks.healthgate.sources import Sources
 from pytask.tasks.healthgate.spec import TIME_CHECKS, GateSpec, read_spec
+from pytask.tasks.refusals import permission_refusals
 
 TASK_NAME = "HealthGate"
+ROLES = (
+    "Monitoring Reader on the targets (or their resource group) and Log Analytics Reader on "
+    "the workspace"
+)
 
 
 def body(ctx: TaskContext) -> None:
     started = utc_now()
     spec = read_spec(ctx)
     session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
-    with ctx.group("Scope"):
+    with ctx.group("Scope"), permission_refusals(ROLES):
         targets, baselines = _resolve(ctx, session, spec)
     start_at = spec.window_start or spec.deployment_start or started
     _describe(ctx, spec, start_at)

@@ -33,6 +33,117 @@ BUILT_IN_ROLES = {
 }
 
 
+def _built_in(role: RoleDefinition) -> None:
+    BUILT_IN_ROLES[role.name.lower()] = role
+
+
+# The built-in roles docs/installation.md recommends, with the Actions of Azure's published
+# definitions (the providers the sandbox has no surface for are left out: they grant nothing
+# here either way). DataActions of the storage roles live in providers/storage/dataroles.py.
+_STORAGE_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
+_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"
+_built_in(
+    RoleDefinition(
+        "Virtual Machine Contributor",
+        (
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Compute/availabilitySets/*",
+            "Microsoft.Compute/locations/*",
+            "Microsoft.Compute/virtualMachines/*",
+            "Microsoft.Compute/virtualMachineScaleSets/*",
+            "Microsoft.Compute/cloudServices/*",
+            "Microsoft.Compute/disks/write",
+            "Microsoft.Compute/disks/read",
+            "Microsoft.Compute/disks/delete",
+            "Microsoft.DevTestLab/schedules/*",
+            "Microsoft.Insights/alertRules/*",
+            "Microsoft.Network/locations/*",
+            "Microsoft.Network/networkInterfaces/*",
+            "Microsoft.Network/networkSecurityGroups/join/action",
+            "Microsoft.Network/networkSecurityGroups/read",
+            "Microsoft.Network/publicIPAddresses/join/action",
+            "Microsoft.Network/publicIPAddresses/read",
+            "Microsoft.Network/virtualNetworks/read",
+            "Microsoft.Network/virtualNetworks/subnets/join/action",
+            "Microsoft.ResourceHealth/availabilityStatuses/read",
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Storage/storageAccounts/listKeys/action",
+            "Microsoft.Storage/storageAccounts/read",
+            "Microsoft.Support/*",
+        ),
+    )
+)
+_built_in(
+    RoleDefinition(
+        "DevTest Labs User",
+        (
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Compute/availabilitySets/read",
+            "Microsoft.Compute/virtualMachines/*/read",
+            "Microsoft.Compute/virtualMachines/deallocate/action",
+            "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Compute/virtualMachines/restart/action",
+            "Microsoft.Compute/virtualMachines/start/action",
+            "Microsoft.DevTestLab/*/read",
+            "Microsoft.DevTestLab/labs/claimAnyVm/action",
+            "Microsoft.DevTestLab/labs/createEnvironment/action",
+            "Microsoft.DevTestLab/labs/ensureCurrentUserProfile/action",
+            "Microsoft.DevTestLab/labs/formulas/delete",
+            "Microsoft.DevTestLab/labs/formulas/read",
+            "Microsoft.DevTestLab/labs/formulas/write",
+            "Microsoft.DevTestLab/labs/policySets/evaluatePolicies/action",
+            "Microsoft.DevTestLab/labs/virtualMachines/claim/action",
+            "Microsoft.DevTestLab/labs/virtualmachines/listApplicableSchedules/action",
+            "Microsoft.DevTestLab/labs/virtualMachines/getRdpFileContents/action",
+            "Microsoft.Network/networkInterfaces/*/read",
+            "Microsoft.Network/networkInterfaces/join/action",
+            "Microsoft.Network/networkInterfaces/read",
+            "Microsoft.Network/networkInterfaces/write",
+            "Microsoft.Network/publicIPAddresses/*/read",
+            "Microsoft.Network/publicIPAddresses/join/action",
+            "Microsoft.Network/publicIPAddresses/read",
+            "Microsoft.Network/virtualNetworks/subnets/join/action",
+            "Microsoft.Resources/deployments/operations/read",
+            "Microsoft.Resources/deployments/read",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Storage/storageAccounts/listKeys/action",
+        ),
+        ("Microsoft.Compute/virtualMachines/vmSizes/read",),
+    )
+)
+_built_in(
+    RoleDefinition(
+        "Log Analytics Reader",
+        (
+            "*/read",
+            "Microsoft.OperationalInsights/workspaces/analytics/query/action",
+            "Microsoft.OperationalInsights/workspaces/search/action",
+            "Microsoft.Support/*",
+        ),
+        ("Microsoft.OperationalInsights/workspaces/sharedKeys/read",),
+    )
+)
+_built_in(
+    RoleDefinition(
+        "Monitoring Reader",
+        ("*/read", "Microsoft.OperationalInsights/workspaces/search/action", "Microsoft.Support/*"),
+    )
+)
+_built_in(
+    RoleDefinition(
+        "Storage Blob Data Contributor",
+        (
+            f"{_STORAGE_CONTAINERS}/delete",
+            f"{_STORAGE_CONTAINERS}/read",
+            f"{_STORAGE_CONTAINERS}/write",
+            _DELEGATION_KEY,
+        ),
+    )
+)
+_built_in(RoleDefinition("Storage Blob Delegator", (_DELEGATION_KEY,)))
+
+
 def _any_match(action: str, patterns: Iterable[str]) -> bool:
     wanted = action.lower()
     return any(fnmatch.fnmatchcase(wanted, p.lower()) for p in patterns)

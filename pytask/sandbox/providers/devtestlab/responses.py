@@ -16,6 +16,7 @@ from pytask.sandbox.core import OperationKind, Reply, RequestContext, reply
 from pytask.sandbox.core.arm import request_resource_id, require_resource_group
 from pytask.sandbox.core.errors import ArmError, not_found
 from pytask.sandbox.core.world import Effect, World
+from pytask.sandbox.identity.state import identity, save_identity
 from pytask.sandbox.providers.deployments import internal
 from pytask.sandbox.providers.deployments import models as deployments
 from pytask.sandbox.providers.deployments import responses as deploying
@@ -61,6 +62,20 @@ def _caller(ctx: RequestContext) -> str:
     if principal is None:
         return ""
     return str(principal.claims.get("upn") or principal.claims.get("appid") or principal.object_id)
+
+
+def _grant_creator(ctx: RequestContext, lab: Mapping[str, Any], group_id: str) -> None:
+    """DevTest Labs gives whoever creates an environment the lab's `environmentPermission`
+    role (Reader unless the lab says Contributor) on the environment's resource group. A
+    principal without assignments is unconstrained already; one more would constrain it."""
+    principal = ctx.principal
+    state = identity(ctx.world)
+    oid = principal.object_id.lower() if principal is not None else ""
+    if not any(a["principal"].lower() == oid for a in state.role_assignments):
+        return
+    role = str(lab["properties"].get("environmentPermission") or "Reader")
+    state.role_assignments.append({"principal": oid, "role": role, "scope": group_id})
+    save_identity(ctx.world, state)
 
 
 def _random_group_name(lab: str, name: str) -> str:
@@ -303,6 +318,7 @@ def put_environment(ctx: RequestContext) -> Reply:
             "hidden-DevTestLabs-EnvironmentResourceId": resource_id,
         }
         _create_group(ctx, group_id, lab["location"], tags)
+        _grant_creator(ctx, lab, group_id)
         stored_group = ctx.world.get(group_id) or group
         doc = m.environment_doc(resource_id, name, lab, template, given, plan.secure, group_id,
                                 _caller(ctx), body.get("tags"))  # fmt: skip

@@ -7,6 +7,7 @@ labs:
     resourceGroup: rg-lab            # must be seeded under resourceGroups
     location: eastus                 # default: the resource group's
     tags: {team: qa}
+    environmentPermission: Contributor   # creators' role on environment groups (default Reader)
     repositories:
       - name: team-repo
         displayName: Team templates   # default: the name
@@ -60,6 +61,8 @@ def seed_labs(seeder: Seeder, spec: Any) -> None:
             body["location"] = lab["location"]
         if lab.get("tags"):
             body["tags"] = dict(lab["tags"])
+        if lab.get("environmentPermission"):
+            body["properties"]["environmentPermission"] = str(lab["environmentPermission"])
         seeder.request("PUT", lab_path, API_VERSION, body)
         for repo in lab.get("repositories") or []:
             _repository(seeder, lab_path, repo)

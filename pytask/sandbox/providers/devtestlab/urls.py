@@ -24,6 +24,10 @@ _T_ENV = "labs/users/environments"
 _T_VM = "labs/virtualmachines"
 _T_IMG = "labs/customimages"
 _T_FML = "labs/formulas"
+# What lets a lab user create: DevTest Labs User carries neither environments/write nor
+# virtualMachines/write, yet creates VMs and environments in the lab; the provider
+# authorizes both with this action ("Create virtual machines in a lab").
+_CREATE_IN_LAB = "Microsoft.DevTestLab/labs/createEnvironment/action"
 
 ROUTES = (
     Route("GET", "/subscriptions/{subscriptionId}/providers/Microsoft.DevTestLab/labs",
@@ -44,7 +48,7 @@ ROUTES = (
     Route("GET", LAB + "/virtualnetworks/{name}", r.get_network, _T_NET, "VirtualNetworks_Get"),
     Route("GET", ENVIRONMENTS, r.list_environments, _T_ENV, "Environments_List"),
     Route("PUT", ENVIRONMENTS + "/{name}", r.put_environment, _T_ENV,
-          "Environments_CreateOrUpdate"),
+          "Environments_CreateOrUpdate", action=_CREATE_IN_LAB),
     Route("GET", ENVIRONMENTS + "/{name}", r.get_environment, _T_ENV, "Environments_Get"),
     Route("DELETE", ENVIRONMENTS + "/{name}", r.delete_environment, _T_ENV,
           "Environments_Delete"),
@@ -59,7 +63,8 @@ ROUTES = (
     Route("GET", LAB + "/formulas/{name}", r.get_formula, _T_FML, "Formulas_Get"),
     Route("DELETE", LAB + "/formulas/{name}", r.delete_lab_child, _T_FML, "Formulas_Delete"),
     Route("GET", VMS, r.list_lab_vms, _T_VM, "VirtualMachines_List"),
-    Route("PUT", VMS + "/{name}", r.put_lab_vm, _T_VM, "VirtualMachines_CreateOrUpdate"),
+    Route("PUT", VMS + "/{name}", r.put_lab_vm, _T_VM, "VirtualMachines_CreateOrUpdate",
+          action=_CREATE_IN_LAB),
     Route("GET", VMS + "/{name}", r.get_lab_vm, _T_VM, "VirtualMachines_Get"),
     Route("DELETE", VMS + "/{name}", r.delete_lab_vm, _T_VM, "VirtualMachines_Delete"),
     Route("POST", VMS + "/{name}/applyArtifacts", r.apply_artifacts, _T_VM,
