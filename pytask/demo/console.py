@@ -87,10 +87,11 @@ class Console:
             cells = []
             for stage in run.stages:
                 gate = stage.step("healthGate")
-                verdict = f" gate {gate.outputs.get('verdict', '?')}" if gate else ""
-                rolled = " rolled back" if stage.step("rollback") else ""
+                notes = [f"gate {gate.outputs.get('verdict', '?')}"] if gate else []
+                notes += ["rolled back"] if stage.step("rollback") else []
+                extra = f" ({', '.join(notes)})" if notes else ""
                 colour = {"succeeded": "green", "failed": "red"}.get(stage.status, "yellow")
-                cells.append(self.paint(f"{stage.name}: {stage.status}{verdict}{rolled}", colour))
+                cells.append(self.paint(f"{stage.name}: {stage.status}{extra}", colour))
             print(f"  {run.version}  " + "  |  ".join(cells))
         print(f"  total {seconds:.0f} s")
         if problems:

@@ -15,6 +15,7 @@ import pytest
 
 from pytask.demo import charts, markdown
 from pytask.demo.agent import StepRun, absorb
+from pytask.demo.console import Console
 from pytask.demo.expect import _bad_release, _good_release
 from pytask.demo.model import ReleaseRun, StageRun
 from pytask.demo.report import write_report
@@ -156,6 +157,26 @@ def test_chart_has_a_scale_and_shows_missing_data_apart_from_zero() -> None:
     assert ">1<" in svg and ">0<" in svg  # an all-zero series still gets the axis 0..1
     svg = charts.check_chart(charts.CheckSeries("p95", [180.0, 685.4], ["Pass", "Fail"], "< 300"))
     assert ">685.4<" in svg and "last 685.4" in svg
+
+
+def test_console_shows_every_gate_check_and_a_summary_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = Console(colour=False)
+    for line in (
+        "      ##[group]Evaluation 2/60 at 2026-11-26T03:34:52Z",
+        "      latencyP95: Fail ▁█ last value 482.5 breaks limit < 300 (1 point)",
+        "      heartbeat [critical]: Pass ▅ last value 0 within limit <= 0 (1 point)",
+        "      Uploading package to blob storage",
+    ):
+        out.line(line)
+    shown = capsys.readouterr().out
+    assert "Evaluation 2/60" in shown and "latencyP95: Fail" in shown and "heartbeat" in shown
+    assert "Uploading" not in shown  # chatter stays behind --verbose
+    gate = _step("healthGate", "Failed", verdict="Failed")
+    test = StageRun("test", "failed", [gate, _step("rollback")])
+    out.summary([ReleaseRun("1.1.0", 102, [test, StageRun("prod")])], [], 50)
+    assert "test: failed (gate Failed, rolled back)  |  prod: skipped" in capsys.readouterr().out
 
 
 @pytest.mark.e2e
