@@ -141,6 +141,10 @@ _built_in(
         ),
     )
 )
+_built_in(RoleDefinition("Storage Blob Data Owner", (f"{_STORAGE_CONTAINERS}/*", _DELEGATION_KEY)))
+_built_in(
+    RoleDefinition("Storage Blob Data Reader", (f"{_STORAGE_CONTAINERS}/read", _DELEGATION_KEY))
+)
 _built_in(RoleDefinition("Storage Blob Delegator", (_DELEGATION_KEY,)))
 
 
