@@ -117,13 +117,16 @@ def _decide(state: RunState, policy: RunPolicy, results: Sequence[CheckResult]) 
             )
     for name, tally in state.tallies.items():
         if tally.failures > policy.failure_limit:
-            reason = f"check '{name}' failed {tally.failures} time(s), limit {policy.failure_limit}"
+            reason = (
+                f"check '{name}' failed {tally.failures} time(s); "
+                f"the failure limit is {policy.failure_limit}"
+            )
             return Decision(RunStatus.FAILED, reason, state.interval)
     for name, tally in state.tallies.items():
         if tally.inconclusive > policy.inconclusive_limit:
             reason = (
-                f"check '{name}' was inconclusive {tally.inconclusive} time(s), "
-                f"limit {policy.inconclusive_limit}"
+                f"check '{name}' was inconclusive {tally.inconclusive} time(s); "
+                f"the inconclusive limit is {policy.inconclusive_limit}"
             )
             return Decision(RunStatus.INCONCLUSIVE, reason, state.interval)
     wanted = policy.consecutive_successes_to_pass
