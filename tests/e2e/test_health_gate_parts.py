@@ -59,6 +59,11 @@ def test_targets_from_lines_or_json_without_duplicates() -> None:
     assert parse_targets([f'["{VM}", "{VM}"]']) == [VM]
 
 
+def test_malformed_json_targets_are_an_input_error_not_a_crash() -> None:
+    with pytest.raises(TaskError, match="targets: not a valid JSON array"):
+        parse_targets([f'["{VM}",'])
+
+
 def test_scope_parameters_are_let_literals_never_pasted_text() -> None:
     target = Target(VM, "Microsoft.Compute/virtualMachines", "eastus", ('web-1"; drop',))
     scope = candidate(T0, T0 + timedelta(minutes=5), [target])

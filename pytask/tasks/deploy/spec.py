@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.tasks.deploy.state import RollbackState
+from pytask.tasks.resource_ids import parse_targets
 
 
 @dataclass(frozen=True)
@@ -54,25 +54,6 @@ def parse_tag_filter(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise ValueError(text)
     return key.strip(), value.strip()
-
-
-def parse_targets(lines: list[str]) -> list[str]:
-    """Resource ids one per line, or a JSON array (e.g. DevTestLabEnv's `vmResourceIds`)."""
-    text = "\n".join(lines).strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except ValueError as exc:
-            raise TaskError(f"targets: not a valid JSON array ({exc}).") from exc
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise TaskError("targets: the JSON must be an array of resource id strings.")
-        found = [i.strip() for i in items if i.strip()]
-    else:
-        found = [part.strip() for line in lines for part in line.split(",") if part.strip()]
-    unique: dict[str, str] = {}
-    for item in found:
-        unique.setdefault(item.lower().rstrip("/"), item.rstrip("/"))
-    return list(unique.values())
 
 
 CHECKS: tuple[Check[Any], ...] = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +12,7 @@ import yaml
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.gate import CheckSpec, RunPolicy, Verdict, resolve_check
 from pytask.gate.rules import BaselineRule, ThresholdRule
+from pytask.tasks.resource_ids import parse_targets
 
 WORKSPACE_GUID_LENGTH = 36
 
@@ -21,22 +21,6 @@ def parse_time(text: str) -> datetime:
     """UTC ISO 8601; a time without a zone is UTC (as DeployVmApp writes it)."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def parse_targets(lines: list[str]) -> list[str]:
-    """Resource ids one per line (or comma-separated), or a JSON array."""
-    text = "\n".join(lines).strip()
-    if text.startswith("["):
-        items = json.loads(text)
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise TaskError("targets: the JSON must be an array of resource id strings.")
-        found = [i.strip() for i in items if i.strip()]
-    else:
-        found = [part.strip() for line in lines for part in line.split(",") if part.strip()]
-    unique: dict[str, str] = {}
-    for item in found:
-        unique.setdefault(item.lower().rstrip("/"), item.rstrip("/"))
-    return list(unique.values())
 
 
 def parse_checks(text: str, origin: str) -> list[CheckSpec]:
