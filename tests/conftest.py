@@ -71,6 +71,23 @@ class RunningSandbox:
     def arm_scope(self) -> str:
         return str(self.ready["arm_audience"]) + ".default"
 
+    def arm_token(self) -> str:
+        """An ARM access token for the ready-file's service principal (client secret grant)."""
+        spn = self.ready["principals"]["spnKey"]
+        response = requests.post(
+            f"{self.base_url}/{self.ready['tenant_id']}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": spn["client_id"],
+                "client_secret": spn["secret"],
+                "scope": self.arm_scope,
+            },
+            verify=self.ca_bundle,
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
     @property
     def env(self) -> dict[str, str]:
         """Environment for clients: trust the sandbox's CA."""

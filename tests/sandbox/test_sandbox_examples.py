@@ -61,23 +61,6 @@ def test_shape_differences_can_fail() -> None:
     ]
 
 
-def _token(sandbox: RunningSandbox) -> str:
-    spn = sandbox["principals"]["spnKey"]
-    response = requests.post(
-        f"{sandbox.base_url}/{sandbox['tenant_id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": spn["client_id"],
-            "client_secret": spn["secret"],
-            "scope": sandbox.arm_scope,
-        },
-        verify=sandbox.ca_bundle,
-        timeout=10,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def _call(
     sandbox: RunningSandbox,
     method: str,
@@ -91,7 +74,7 @@ def _call(
         url or f"{sandbox.base_url}{path}",
         params=params,
         json=body,
-        headers={"Authorization": f"Bearer {_token(sandbox)}"},
+        headers={"Authorization": f"Bearer {sandbox.arm_token()}"},
         verify=sandbox.ca_bundle,
         timeout=10,
     )

@@ -16,30 +16,13 @@ pytestmark = pytest.mark.e2e
 SEED = "resourceGroups:\n  - {name: rg-kept, location: westus2, tags: {from: seed}}\n"
 
 
-def _token(sandbox: RunningSandbox) -> str:
-    spn = sandbox["principals"]["spnKey"]
-    response = requests.post(
-        f"{sandbox.base_url}/{sandbox['tenant_id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": spn["client_id"],
-            "client_secret": spn["secret"],
-            "scope": sandbox.arm_scope,
-        },
-        verify=sandbox.ca_bundle,
-        timeout=10,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def _arm(sandbox: RunningSandbox, method: str, path: str, body: Any = None) -> requests.Response:
     return requests.request(
         method,
         f"{sandbox.base_url}/subscriptions/{sandbox['subscription_id']}{path}",
         params={"api-version": "2025-04-01"},
         json=body,
-        headers={"Authorization": f"Bearer {_token(sandbox)}"},
+        headers={"Authorization": f"Bearer {sandbox.arm_token()}"},
         verify=sandbox.ca_bundle,
         timeout=10,
     )
@@ -69,7 +52,7 @@ def test_restart_keeps_the_world(sandbox_factory: Any) -> None:
     location = deleting.headers["Location"].replace(first.base_url, second.base_url)
     poll = requests.get(
         location,
-        headers={"Authorization": f"Bearer {_token(second)}"},
+        headers={"Authorization": f"Bearer {second.arm_token()}"},
         verify=second.ca_bundle,
         timeout=10,
     )
