@@ -191,8 +191,11 @@ def test_lock_pins_every_runtime_requirement_with_hashes() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths")
-def test_packaged_launcher_reports_a_missing_input_as_the_agent_sees_it(vsix: Path) -> None:
-    stage = vsix.parent.parent / "stage" / "tasks" / "PublishVmApp"
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_packaged_launcher_reports_a_missing_input_as_the_agent_sees_it(
+    vsix: Path, name: str
+) -> None:
+    stage = vsix.parent.parent / "stage" / "tasks" / name
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "ENDPOINT_"))}
     env["PYTASK_PYTHON"] = sys.executable
     node = shutil.which("node")
@@ -209,4 +212,5 @@ def test_packaged_launcher_reports_a_missing_input_as_the_agent_sees_it(vsix: Pa
     completes = [line for line in result.stdout.splitlines() if "##vso[task.complete" in line]
     assert len(completes) == 1, result.stdout
     assert completes[0].startswith("##vso[task.complete result=Failed;]")
-    assert "azureSubscription" in result.stdout
+    errors = [line for line in result.stdout.splitlines() if "task.logissue type=error" in line]
+    assert any("(azureSubscription)" in line for line in errors), result.stdout
