@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.tasks.deploy.state import RollbackState
@@ -56,11 +57,21 @@ def parse_tag_filter(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def https_url(text: str) -> str:
+    # ComputeRP takes any string here, and a non-URL only fails later on each VM's agent, after
+    # the writes; a SAS query is allowed because the agent downloads the blob with it.
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError(text)
+    return text
+
+
 CHECKS: tuple[Check[Any], ...] = (
     Check("batchSize", parse_batch, "a whole number of at least 1 or a percentage like 20%"),
     Check("maxFailures", parse_failures, "a whole number or a percentage like 10%"),
     Check("tagFilter", parse_tag_filter, "key=value"),
     Check("rollbackState", RollbackState.parse, "the JSON a deploy step output as rollbackState"),
+    Check("configurationReference", https_url, "an https URL of a blob (a SAS query is allowed)"),
 )
 
 
@@ -118,7 +129,7 @@ def read_spec(ctx: TaskContext) -> DeploySpec:
         pause_seconds=inputs.optional_integer("pauseBetweenBatchesSeconds", minimum=0) or 0,
         rollback_on_failure=inputs.boolean("rollbackOnFailure"),
         order=inputs.optional_integer("order", minimum=0) if action == "deploy" else None,
-        configuration_reference=inputs.optional_string("configurationReference"),
+        configuration_reference=inputs.value(CHECKS[4]) if action == "deploy" else None,
         treat_failure=inputs.boolean("treatFailureAsDeploymentFailure"),
         automatic_upgrade=inputs.boolean("enableAutomaticUpgrade"),
         tags=inputs.optional_string("tags"),

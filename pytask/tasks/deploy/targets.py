@@ -168,8 +168,11 @@ def check_target(target: Target, version: AppVersion) -> list[str]:
             f"{target.id} runs {target.os_type} but the application supports {version.os_type}."
         )
     if version.version_id and region(target.location) not in version.regions:
+        # Naming where it IS replicated tells a pending replication from a missing region.
+        where = ", ".join(sorted(version.regions)) or "no region yet"
         problems.append(
             f"{target.id} is in {target.location}, where version {version.version} is not "
-            "replicated; add the region to the version's target regions."
+            f"replicated (replicated to: {where}); add the region to the version's target "
+            "regions or wait for its replication to finish."
         )
     return problems
