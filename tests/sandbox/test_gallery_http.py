@@ -17,9 +17,9 @@ import yaml
 
 from pytask.cloud import CloudSession
 from pytask.cloud.arm import ArmClient
-from pytask.localrun import read_connection_file
 from pytask.tasks.publish.blobs import BlobStore
 from tests.conftest import RunningSandbox, start_sandbox
+from tests.helpers.replay import cloud_session, load_example, seeded_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -36,28 +36,19 @@ SEED = {
 
 
 def example(name: str) -> dict[str, Any]:
-    # A committed copy: missing means a broken checkout, which must fail, not skip.
-    return dict(json.loads((EXAMPLES / f"{name}.json").read_text()))
+    return load_example(EXAMPLES, name)
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    state = tmp_path_factory.mktemp("gallery-sandbox") / "state"
-    running = start_sandbox(state, seed=yaml.safe_dump(SEED), time_scale=0.005)
-    try:
+    with seeded_sandbox(tmp_path_factory, "gallery-sandbox", SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 def session(cloud: RunningSandbox) -> Iterator[CloudSession]:
-    patch = pytest.MonkeyPatch()
-    for name, value in cloud.env.items():
-        patch.setenv(name, value)
-    source = read_connection_file(cloud.ready_file, None)
-    yield CloudSession.from_connection(source.connection)
-    patch.undo()
+    with cloud_session(cloud) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
