@@ -60,14 +60,21 @@ def vm_instance_view(ctx: RequestContext) -> dict[str, Any]:
     return models.instance_view(_vm(ctx), ctx.clock.now())
 
 
+def _write_target(ctx: RequestContext, resource_type: str) -> tuple[str, dict[str, Any] | None]:
+    """The id a PUT/PATCH addresses and what stands there now (if of that type), after the
+    request's If-Match / If-None-Match are checked. Call with the world lock held."""
+    resource_id = request_resource_id(ctx)
+    existing = ctx.world.get(resource_id)
+    if existing is not None and existing.get("type") != resource_type:
+        existing = None
+    ctx.check_preconditions(existing.get("etag") if existing else None, existing is not None)
+    return resource_id, existing
+
+
 def _write_vm(ctx: RequestContext, body_of: Callable[[dict[str, Any] | None], Any]) -> Reply:
     require_resource_group(ctx)
-    resource_id = request_resource_id(ctx)
     with ctx.world.lock:
-        existing = ctx.world.get(resource_id)
-        if existing is not None and existing.get("type") != VM_TYPE:
-            existing = None
-        ctx.check_preconditions(existing.get("etag") if existing else None, existing is not None)
+        resource_id, existing = _write_target(ctx, VM_TYPE)
         here = site.for_request(ctx)
         body = body_of(existing)
         name = ctx.params["vmName"]
@@ -157,12 +164,8 @@ def scale_set_instance_view(ctx: RequestContext) -> dict[str, Any]:
 
 def _write_scale_set(ctx: RequestContext, body_of: Callable[[dict[str, Any] | None], Any]) -> Reply:
     require_resource_group(ctx)
-    resource_id = request_resource_id(ctx)
     with ctx.world.lock:
-        existing = ctx.world.get(resource_id)
-        if existing is not None and existing.get("type") != SCALE_SET_TYPE:
-            existing = None
-        ctx.check_preconditions(existing.get("etag") if existing else None, existing is not None)
+        resource_id, existing = _write_target(ctx, SCALE_SET_TYPE)
         here = site.for_request(ctx)
         body = body_of(existing)
         name = ctx.params["vmScaleSetName"]
