@@ -26,23 +26,29 @@ RG = "rg-gate"
 VMS = f"/subscriptions/{{subscriptionId}}/resourceGroups/{RG}/providers/" + (
     "Microsoft.Compute/virtualMachines"
 )
-PAIRS = {"healthy": "1.1.0", "errors": "2.0.0", "slow": "3.0.0", "silent": "4.0.0"}
+PAIRS = {"healthy": "1.1.0", "errors": "2.0.0", "slow": "3.0.0", "silent": "4.0.0",
+         "alerting": "2.0.0"}  # fmt: skip
+# How long before the sandbox started v2 reached each pair (default: DEFAULT_LEAD). The silent
+# version stopped heartbeats long enough ago to empty the 5-minute window. Alerts fire per
+# tumbling 60 s window aligned to the minute, so the alerting pair needs three minutes of v2:
+# that holds at least two whole windows, whatever the second at which the module starts.
+DEFAULT_LEAD = 60
+LEAD = {"silent": 400, "alerting": 180}
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def deployed_at(now: datetime) -> datetime:
-    """v2 started on the scenario VMs one minute before the sandbox."""
-    return now - timedelta(seconds=60)
+def deployed_at(now: datetime, pair: str = "") -> datetime:
+    """When v2 started on a pair's VMs: by default one minute before the sandbox."""
+    return now - timedelta(seconds=LEAD.get(pair, DEFAULT_LEAD))
 
 
 def _machines(now: datetime) -> list[dict[str, Any]]:
     machines = []
     for prefix, version in PAIRS.items():
-        # The silent version stopped heartbeats long enough ago to empty the 5-minute window.
-        since = now - timedelta(seconds=400) if prefix == "silent" else deployed_at(now)
+        since = deployed_at(now, prefix)
         for n in (1, 2):
             upgraded = n == 1 or prefix != "silent"  # only one silent machine
             versions = [
@@ -142,7 +148,8 @@ ALERTS = {"name": "alerts", "source": {"kind": "alerts", "severity": ["Sev0", "S
 class GateWorld:
     sandbox: RunningSandbox
     workspace_id: str
-    deployed: datetime  # when v2 started on the scenario VMs
+    now: datetime  # when the sandbox was seeded
+    deployed: datetime  # when v2 started on the scenario VMs (all but LEAD's pairs)
 
     def vm(self, name: str) -> str:
         sub = self.sandbox["subscription_id"]
@@ -153,7 +160,7 @@ class GateWorld:
             "targets": json.dumps([self.vm(f"{pair}-1"), self.vm(f"{pair}-2")]),
             "workspace": self.workspace_id,
             "checks": yaml.safe_dump(checks),
-            "deploymentStartTime": iso(self.deployed),
+            "deploymentStartTime": iso(deployed_at(self.now, pair)),
             "initialDelaySeconds": "0",
             "intervalSeconds": "1",
             "durationMinutes": "1",
@@ -186,7 +193,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GateWorld]:
         tmp_path_factory.mktemp("gate") / "state", seed=yaml.safe_dump(seed(now)), time_scale=0.01
     )
     try:
-        yield GateWorld(sandbox, _workspace_id(sandbox), deployed_at(now))
+        yield GateWorld(sandbox, _workspace_id(sandbox), now, deployed_at(now))
     finally:
         sandbox.stop()
 
@@ -236,7 +243,7 @@ def test_missing_heartbeat_fails_a_critical_check_at_once(world: GateWorld) -> N
 
 
 def test_alerts_fired_on_the_targets_fail_their_check(world: GateWorld) -> None:
-    out, report = world.run("errors", [ALERTS])
+    out, report = world.run("alerting", [ALERTS])
     assert out.result == "Failed"
     assert _check(report, "alerts")["results"][0]["explanation"]["value"] >= 1
 
