@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install test lint typecheck pytest nodetest demo stage vsix bench lock docs clean
+.PHONY: install test lint typecheck pytest nodetest demo stage vsix bench soak lock docs clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -52,6 +52,12 @@ vsix: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The reliability suite at full counts (tests/reliability/ledger.py); figures go to
+# bench/reliability.json. `make test` runs the same tests at their quick counts.
+soak: install
+	RELIABILITY_MODE=soak $(BIN)/pytest tests/reliability tests/e2e/test_least_privilege.py \
+		-p no:cacheprovider --timeout=3600
 
 # Regenerate the hash-pinned runtime lock shipped in every task folder. Index and find-links
 # options stay out of it: agents use their own pip configuration (private index, wheelhouse).
