@@ -68,7 +68,7 @@ def main() -> int:
         world_seed = yaml.safe_dump(seed(now))
         sandbox = start_sandbox(Path(tmp) / "state", seed=world_seed, time_scale=0.01)
         try:
-            world = GateWorld(sandbox, _workspace_id(sandbox), deployed_at(now))
+            world = GateWorld(sandbox, _workspace_id(sandbox), now, deployed_at(now))
             _scenario(world, "clear failure", "errors", consecutiveSuccessesToPass="0")
             _scenario(world, "healthy", "healthy", consecutiveSuccessesToPass="2")
         finally:
