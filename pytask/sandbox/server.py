@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from pytask.sandbox.core import operations
+from pytask.sandbox.core import issued, operations
 from pytask.sandbox.core.app import build_app
 from pytask.sandbox.core.clock import Clock
 from pytask.sandbox.core.cloud import ARM_AUDIENCES
@@ -34,6 +34,7 @@ from pytask.sandbox.identity.state import identity
 from pytask.sandbox.identity.tokens import sts_issuer
 
 WORLD_FILE = "world.json"
+OPERATIONS_LOG = "operations.jsonl"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def ready_document(world: World, options: ServeOptions, tls: TlsFiles) -> dict[s
         "state_dir": str(options.state_dir.resolve()),
         "requests_log": str((options.state_dir / "requests.jsonl").resolve()),
         "faults_log": str((options.state_dir / "faults.jsonl").resolve()),
+        "operations_log": str((options.state_dir / OPERATIONS_LOG).resolve()),
         "pid": os.getpid(),
         "time_scale": options.time_scale,
         "connection": all_conns.get("spnKey"),
@@ -117,6 +119,16 @@ def ready_document(world: World, options: ServeOptions, tls: TlsFiles) -> dict[s
         "devops": connections.devops_info(world),
         "managed_identity": connections.managed_identity_env(world),
     }
+
+
+def record_ready_secrets(world: World) -> None:
+    """The credentials the ready-file hands to tests (issued.py)."""
+    state = identity(world)
+    for sp in state.principals:
+        issued.record("client-secret", sp.secret)
+        issued.record("certificate-private-key", sp.private_key_pem)
+    issued.record("job-access-token", state.job_access_token)
+    issued.record("identity-header", state.identity_header)
 
 
 def start_hooks(providers: Sequence[Provider], rt: Runtime) -> list[Callable[[], None]]:
@@ -137,6 +149,7 @@ def serve(options: ServeOptions) -> int:
     state_dir = options.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     tls = ensure_tls(state_dir)
+    issued.open_registry(state_dir)
     providers = all_providers()
     world, fresh = load_world(state_dir / WORLD_FILE, providers)
     sock = bind(options.port)
@@ -161,6 +174,9 @@ def serve(options: ServeOptions) -> int:
         stops = start_hooks(providers, runtime(world, state_dir, tls))
         if seed is not None:
             apply_seed(seed, providers, dispatcher)
+        # Only now: the seed's operations are cut short (a seeded world starts settled), so
+        # their scheduled durations would be false; the log holds what clients started.
+        dispatcher.operation_log = JsonLines(state_dir / OPERATIONS_LOG)
         dispatcher.persist(force=True)
         config = uvicorn.Config(
             build_app(dispatcher),
@@ -173,6 +189,7 @@ def serve(options: ServeOptions) -> int:
         )
 
         def on_ready() -> None:
+            record_ready_secrets(world)
             write_json_atomic(options.ready_file, ready_document(world, options, tls))
             print(f"sandbox: ready at {world.endpoints['base_url']}", file=sys.stderr, flush=True)
 

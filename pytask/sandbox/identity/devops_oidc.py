@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from pytask.sandbox.core import issued
 from pytask.sandbox.core.cloud import DEVOPS_ORGANIZATION, DEVOPS_PROJECT
 from pytask.sandbox.core.context import RequestContext
 from pytask.sandbox.core.reply import Reply, reply
@@ -94,7 +95,9 @@ def create_oidc_token(ctx: RequestContext) -> Reply:
         "exp": now + OIDC_TOKEN_LIFETIME,
         "jti": f"{ctx.params['planId']}.{ctx.params['jobId']}.{now}",
     }
-    return reply({"oidcToken": state.signing_key.sign(claims)})
+    token = state.signing_key.sign(claims)
+    issued.record("oidc-token", token)
+    return reply({"oidcToken": token})
 
 
 def issuer_configuration(ctx: RequestContext) -> Reply:

@@ -12,6 +12,7 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from pytask.sandbox.core import issued as issued_secrets
 from pytask.sandbox.core.context import RequestContext
 from pytask.sandbox.core.reply import Reply, reply
 from pytask.sandbox.identity import errors
@@ -64,6 +65,7 @@ def _token(ctx: RequestContext) -> Reply:
         ctx.clock.now(),
         appidacr=acr,
     )
+    issued_secrets.record("access-token", issued.token)
     lifetime = TOKEN_LIFETIME - 1
     return reply(
         {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 
+from pytask.sandbox.core import issued
 from pytask.sandbox.core.context import RequestContext
 from pytask.sandbox.core.reply import Reply, reply
 from pytask.sandbox.identity.principals import ServicePrincipal
@@ -25,7 +26,7 @@ def _principal(ctx: RequestContext) -> ServicePrincipal | None:
 
 
 def _issue(ctx: RequestContext, principal: ServicePrincipal, resource: str) -> IssuedToken:
-    return issue_access_token(
+    token = issue_access_token(
         identity(ctx.world).signing_key,
         ctx.world.tenant_id,
         principal,
@@ -33,6 +34,8 @@ def _issue(ctx: RequestContext, principal: ServicePrincipal, resource: str) -> I
         ctx.clock.now(),
         appidacr="2",
     )
+    issued.record("access-token", token.token)
+    return token
 
 
 def imds_token(ctx: RequestContext) -> Reply:

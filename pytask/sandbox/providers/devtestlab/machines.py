@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pytask.sandbox.core import issued
 from pytask.sandbox.core.clock import iso
 from pytask.sandbox.core.errors import ArmError
 from pytask.sandbox.core.world import World
@@ -93,6 +94,8 @@ def check(
     if not isinstance(user, str) or not user:
         raise _bad("MissingUserName", "The user name is required.", "properties.userName")
     password, ssh_key = props.get("password"), props.get("sshKey")
+    if isinstance(password, str):
+        issued.record("lab-vm-password", password)  # the suite's secret scan (issued.py)
     if not password and not ssh_key:
         raise _bad(
             "MissingCredentials",

@@ -9,6 +9,9 @@
 //    with 403 KeyBasedAuthenticationNotPermitted;
 //  * Entra requests and user delegation SAS obey the seeded role assignments (data actions),
 //    403 AuthorizationPermissionMismatch otherwise.
+// A test aid besides (pytask/sandbox/core/issued.py): SAS signatures presented and user
+// delegation keys handed out are appended to the file SANDBOX_ISSUED_SECRETS names, so that
+// the test suite can check that no log ever shows them.
 // The gate file (JSON, path in SANDBOX_BLOB_GATE) is rewritten atomically by the sandbox and
 // re-read when it changes. Only Node's public API is patched, plus two methods of Azurite's
 // AccountDataStore (getAccount, refresh), whose behaviour is pinned by the storage tests.
@@ -19,6 +22,7 @@ const https = require('https');
 const path = require('path');
 
 const GATE_FILE = process.env.SANDBOX_BLOB_GATE;
+const ISSUED_FILE = process.env.SANDBOX_ISSUED_SECRETS;
 const CLOCK_SKEW_SECONDS = 300; // Azure AD resource validation tolerates five minutes
 const AZURITE_ISSUER = 'https://sts.windows.net/';
 const STORAGE_AUDIENCE = 'https://storage.azure.com';
@@ -179,6 +183,39 @@ function reissue(claims) {
   return `${head}.${body}.${sig}`;
 }
 
+// --- issued secrets (test aid) ----------------------------------------------------------------
+const recorded = new Set();
+
+function recordSecret(kind, value) {
+  if (!ISSUED_FILE || !value || recorded.has(`${kind}:${value}`)) return;
+  recorded.add(`${kind}:${value}`);
+  try {
+    fs.appendFileSync(ISSUED_FILE, `${JSON.stringify({ kind, value })}\n`);
+  } catch (err) {
+    // The scan then misses this value; serving the request matters more.
+  }
+}
+
+// The user delegation key's <Value> is in Azurite's answer: watch the body as it is written.
+function recordDelegationKey(res) {
+  const chunks = [];
+  const keep = (chunk) => {
+    if (chunk) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  };
+  const write = res.write;
+  const end = res.end;
+  res.write = function (chunk, ...rest) {
+    keep(chunk);
+    return write.call(this, chunk, ...rest);
+  };
+  res.end = function (chunk, ...rest) {
+    if (typeof chunk !== 'function') keep(chunk);
+    const match = /<Value>([^<]+)<\/Value>/.exec(Buffer.concat(chunks).toString('utf8'));
+    if (match) recordSecret('user-delegation-key', match[1]);
+    return end.call(this, chunk, ...rest);
+  };
+}
+
 // --- data-plane RBAC (role assignments from the seed, see dataroles.py) --------------------
 const CONTAINERS = 'Microsoft.Storage/storageAccounts/blobServices/containers';
 const BLOBS = `${CONTAINERS}/blobs`;
@@ -276,6 +313,8 @@ function screen(req, res) {
     if (gate.adminSecret && admin === gate.adminSecret) return false;
   }
   const query = new URLSearchParams(req.url.split('?')[1] || '');
+  if (query.has('sig')) recordSecret('sas-signature', query.get('sig'));
+  if ((query.get('comp') || '').toLowerCase() === 'userdelegationkey') recordDelegationKey(res);
   if (usesKey(req, query) && settings.allowSharedKeyAccess === false) {
     refuse(res, 403, 'KeyBasedAuthenticationNotPermitted', KEY_NOT_PERMITTED, {});
     return true;

@@ -29,6 +29,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
 from pytask.sandbox.azurite import Azurite, AzuriteConfig, AzuriteError
+from pytask.sandbox.core import issued
 from pytask.sandbox.core.provider import Runtime
 from pytask.sandbox.core.world import World
 from pytask.sandbox.identity.state import NAMESPACE as IDENTITY_NAMESPACE
@@ -36,6 +37,9 @@ from pytask.sandbox.identity.state import identity
 from pytask.sandbox.providers.storage import dataroles, models
 
 GATE_JS = Path(__file__).with_name("gate.js")
+# After the gate, so that it wraps it: faults apply before the gate's checks, as at Azure's front.
+FAULTS_JS = Path(__file__).with_name("faults.js")
+BLOB_LOG = "blob-requests.jsonl"  # in the state dir, next to requests.jsonl
 STORAGE_AUDIENCES = (
     "https://storage.azure.com",
     "https://storage.azure.com/",
@@ -136,8 +140,12 @@ class BlobService:
             cert_file=self.cert_file,
             key_file=self.key_file,
             port=self.port,
-            preloads=(GATE_JS,),
-            env={"SANDBOX_BLOB_GATE": str(self.gate_file.resolve())},
+            preloads=(GATE_JS, FAULTS_JS),
+            env={
+                "SANDBOX_BLOB_GATE": str(self.gate_file.resolve()),
+                **issued.child_env(),
+                **self._faults_env(),
+            },
         )
         self.azurite = Azurite(config)
         self.azurite.start()
@@ -149,6 +157,18 @@ class BlobService:
         self._watcher = threading.Thread(target=self._watch, name="blob-gate-sync", daemon=True)
         self._watcher.start()
         return self.azurite.url
+
+    def _faults_env(self) -> dict[str, str]:
+        """What faults.js needs: where to ask for a request's fault, and where to log."""
+        base_url = self.world.endpoints.get("base_url")
+        if not base_url:
+            return {}
+        return {
+            "SANDBOX_FAULTS_URL": f"{base_url}/_sandbox/faults/pick",
+            "SANDBOX_CA_FILE": str(self.ca_file.resolve()),
+            "SANDBOX_BLOB_LOG": str((self.directory.parent / BLOB_LOG).resolve()),
+            "SANDBOX_BLOB_ADMIN": self._admin_secret,
+        }
 
     def stop(self) -> None:
         _running.pop(id(self.world), None)
