@@ -134,8 +134,27 @@ async def _put_faults(dispatcher: Dispatcher, request: Request) -> Response:
     return JSONResponse({"rules": len(dispatcher.faults.rules)})
 
 
+async def _pick_fault(dispatcher: Dispatcher, request: Request) -> Response:
+    """The fault for one request another data plane serves (the blob gate asks for each blob
+    request), decided by the same rules and logged to the same faults.jsonl."""
+    try:
+        asked = json.loads(await request.body())
+        service, method, path = str(asked["service"]), str(asked["method"]), str(asked["path"])
+    except (ValueError, KeyError, TypeError) as error:
+        return JSONResponse({"error": f"expected service, method, path: {error}"}, 400)
+    operation = str(asked.get("operation") or "")
+    fault = dispatcher.faults.pick(method, path, operation, new_request_id(), service)
+    if fault is None:
+        return JSONResponse({"fault": None})
+    code, message = fault.code_and_message()
+    answer = {"rule": fault.rule, "inject": fault.inject, "status": fault.status}
+    answer.update(seconds=fault.seconds, code=code, message=message, headers=fault.headers())
+    return JSONResponse({"fault": answer})
+
+
 ADMIN_HANDLERS: dict[str, AdminHandler] = {
     "GET /_sandbox/health": _health,
     "GET /_sandbox/faults": _get_faults,
     "PUT /_sandbox/faults": _put_faults,
+    "POST /_sandbox/faults/pick": _pick_fault,
 }

@@ -143,7 +143,9 @@ class Dispatcher:
         )
 
     def pick_fault(self, incoming: Incoming, match: Match, request_id: str) -> Fault | None:
-        return self.faults.pick(incoming.method, incoming.path, match.route.operation, request_id)
+        operation = match.route.operation
+        service = service_of(match)
+        return self.faults.pick(incoming.method, incoming.path, operation, request_id, service)
 
     def execute(
         self,
@@ -252,12 +254,32 @@ class Dispatcher:
                 else {"oid": principal.object_id, "appid": principal.app_id},
                 "fault": outcome.fault.rule if outcome.fault else None,
                 "request_id": request_id,
+                # Repeated by an SDK's retries of one call (tests count retries with it).
+                "client_request_id": _client_request_id(incoming.headers),
             }
         )
 
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def service_of(match: Match) -> str:
+    """The Azure service a route belongs to, as fault rules name it (faults.SERVICES)."""
+    namespace = match.provider.namespace
+    if namespace == "Sandbox.Identity":
+        return "identity"
+    if namespace == "AzureDevOps":
+        return "devops"
+    if match.route.auth == "arm" or match.route.operation == "Metadata_Endpoints":
+        return "arm"
+    return "monitor"  # the Log Analytics query and metrics batch data planes
+
+
+def _client_request_id(headers: Sequence[tuple[str, str]]) -> str | None:
+    """azure-core sends x-ms-client-request-id, MSAL client-request-id."""
+    found = {k.lower(): v for k, v in headers}
+    return found.get("x-ms-client-request-id") or found.get("client-request-id")
 
 
 def _as_reply(result: Reply | dict[str, Any] | None) -> Reply:

@@ -4,6 +4,7 @@ through PUT /_sandbox/faults) that throttle, fail, reset, slow down requests or 
 ```yaml
 rules:
   - name: throttle-group-writes     # for the log; defaults to "rule-<index>"
+    service: arm                    # optional: one name or a list (see below)
     method: PUT                     # optional, case-insensitive
     path: "/resourcegroups/rg-"     # optional regex, searched in the path, case-insensitive
     operation: ResourceGroups_CreateOrUpdate   # optional, the route's operation id
@@ -18,6 +19,16 @@ rules:
     code: InternalServerError       # error code (status) / operation error code (fail_operation)
     message: "..."
 ```
+
+Services: `arm` (Resource Manager, its operation status URLs and /metadata/endpoints),
+`identity` (Entra token and discovery endpoints, the DevOps OIDC token, managed identity),
+`monitor` (the Log Analytics query and metrics batch data planes), `devops` (Azure DevOps REST)
+and `blob` (Blob Storage: Azurite behind the gate, see providers/storage/faults.js; its
+`operation` is the Blob REST operation, e.g. PutBlob, PutBlock, GetBlobProperties). A rule
+without `service` matches every service but `blob`: rules written before storage faults
+existed keep their meaning. Blob answers are Azure Storage's: an XML `<Error>` with
+`x-ms-error-code`, default codes InternalError (500) and ServerBusy (503; Blob Storage
+throttles with 503, and its SDK does not retry a 429).
 
 Any other top-level key is a provider's own fault section, handed to handlers as
 `ctx.fault_sections[key]` (e.g. `vmApplicationFailures:`, VM application installs that fail:
@@ -41,12 +52,23 @@ import yaml
 from pytask.sandbox.core.persistence import JsonLines
 
 INJECTIONS = ("status", "reset", "delay", "fail_operation")
+SERVICES = ("arm", "identity", "monitor", "devops", "blob")
+# Where a rule without `service` applies.
+DEFAULT_SERVICES = frozenset(SERVICES) - {"blob"}
 
 _DEFAULT_CODES = {
     429: ("TooManyRequests", "The request is being throttled (injected by the sandbox)."),
     500: ("InternalServerError", "Encountered internal server error (injected by the sandbox)."),
     502: ("BadGateway", "The gateway did not receive a response (injected by the sandbox)."),
     503: ("ServiceUnavailable", "The service is unavailable (injected by the sandbox)."),
+}
+# Azure Storage's own codes and messages (common REST API error codes).
+_STORAGE_CODES = {
+    500: ("InternalError", "The server encountered an internal error. Please retry the request."),
+    503: (
+        "ServerBusy",
+        "The server is currently unable to receive requests. Please retry your request.",
+    ),
 }
 
 
@@ -58,6 +80,7 @@ class FaultConfigError(ValueError):
 class FaultRule:
     name: str
     inject: str
+    services: frozenset[str] = DEFAULT_SERVICES
     method: str | None = None
     path: re.Pattern[str] | None = None
     operation: str | None = None
@@ -72,7 +95,9 @@ class FaultRule:
     seen: int = 0  # matching requests so far
     fired: int = 0  # injections so far
 
-    def matches(self, method: str, path: str, operation: str) -> bool:
+    def matches(self, method: str, path: str, operation: str, service: str = "arm") -> bool:
+        if service not in self.services:
+            return False
         if self.method and self.method.upper() != method.upper():
             return False
         if self.operation and self.operation.lower() != operation.lower():
@@ -102,10 +127,20 @@ class Fault:
     seconds: float = 0.0
     code: str | None = None
     message: str | None = None
+    service: str = "arm"
 
     def error_body(self) -> dict[str, Any]:
-        code, message = _DEFAULT_CODES.get(self.status, ("InternalServerError", "Injected fault."))
-        return {"error": {"code": self.code or code, "message": self.message or message}}
+        code, message = self.code_and_message()
+        if self.service == "identity":
+            # Entra answers in OAuth 2.0's error shape (RFC 6749 section 5.2).
+            return {"error": "temporarily_unavailable", "error_description": message}
+        return {"error": {"code": code, "message": message}}
+
+    def code_and_message(self) -> tuple[str, str]:
+        table = _STORAGE_CODES if self.service == "blob" else _DEFAULT_CODES
+        fallback = table.get(500, ("InternalServerError", "Injected fault."))
+        code, message = table.get(self.status, fallback)
+        return self.code or code, self.message or message
 
     def headers(self) -> dict[str, str]:
         retry = self.retry_after
@@ -148,6 +183,7 @@ def _parse_rule(index: int, item: Any) -> FaultRule:
     return FaultRule(
         name=str(item.get("name", f"rule-{index}")),
         inject=inject,
+        services=_services(index, item.get("service")),
         method=item.get("method"),
         path=re.compile(str(path), re.IGNORECASE) if path else None,
         operation=item.get("operation"),
@@ -160,6 +196,15 @@ def _parse_rule(index: int, item: Any) -> FaultRule:
         code=item.get("code"),
         message=item.get("message"),
     )
+
+
+def _services(index: int, value: Any) -> frozenset[str]:
+    if value is None:
+        return DEFAULT_SERVICES
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(n in SERVICES for n in names):
+        raise FaultConfigError(f"faults: rule {index}: service must be one or more of {SERVICES}")
+    return frozenset(names)
 
 
 @dataclass
@@ -214,11 +259,13 @@ class FaultEngine:
             self.sections = _sections(document)
             self._mtime = self.source.stat().st_mtime
 
-    def pick(self, method: str, path: str, operation: str, request_id: str) -> Fault | None:
+    def pick(
+        self, method: str, path: str, operation: str, request_id: str, service: str = "arm"
+    ) -> Fault | None:
         with self._lock:
             self._reload_if_changed()
             for rule in self.rules:
-                if rule.matches(method, path, operation) and rule.triggers(self.rng):
+                if rule.matches(method, path, operation, service) and rule.triggers(self.rng):
                     rule.fired += 1
                     fault = Fault(
                         rule.name,
@@ -228,11 +275,13 @@ class FaultEngine:
                         rule.seconds,
                         rule.code,
                         rule.message,
+                        service,
                     )
                     self.log.append(
                         {
                             "time": time.time(),
                             "rule": rule.name,
+                            "service": service,
                             "inject": rule.inject,
                             "status": rule.status if rule.inject == "status" else None,
                             "method": method,
