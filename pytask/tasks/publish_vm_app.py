@@ -45,6 +45,12 @@ class Source:
     config_ref: BlobRef | None = None
 
 
+ROLES = (
+    "Contributor on the gallery, Storage Blob Data Contributor on the container, and Storage "
+    "Blob Delegator and Reader on the storage account (docs/installation.md, section 3)"
+)
+
+
 def body(ctx: TaskContext) -> None:
     spec = read_spec(ctx)
     with azure_errors():
@@ -66,8 +72,7 @@ def azure_errors() -> Iterator[None]:
     except HttpResponseError as exc:
         code = exc.error.code if exc.error is not None else ""
         hint = (
-            " The connection's identity lacks a role: it needs Contributor on the gallery and "
-            "Storage Blob Data Contributor on the storage account."
+            f" The connection's identity lacks a role: it needs {ROLES}."
             if exc.status_code == 403
             else ""
         )
@@ -243,19 +248,21 @@ def _publish(
     action: str,
     deadline: waiting.Deadline,
 ) -> tuple[str, str, waiting.Replication]:
-    """Write what is missing; returns (upload result, version id, replication)."""
+    """Write what is missing; returns (upload result, version id, replication). The storage
+    permissions are exercised first (delegation key, then upload) and the gallery written
+    last, so a refused role leaves no half-created application behind."""
+    lifetime = timedelta(seconds=deadline.remaining()) + SAS_MARGIN
+    sign = source.store.signer(lifetime, ctx.add_secret)
+    with ctx.group("Upload"):
+        upload = _upload(ctx, source)
+    media_link = f"{source.ref.url}?{sign(source.ref)}"
+    config_link = None
+    if source.config_ref is not None:
+        config_link = f"{source.config_ref.url}?{sign(source.config_ref)}"
     if gallery.application() is None:
         with ctx.group("Creating the application"):
             gallery.create_application(location)
             ctx.log(f"Created application {spec.application}")
-    with ctx.group("Upload"):
-        upload = _upload(ctx, source)
-    lifetime = timedelta(seconds=deadline.remaining()) + SAS_MARGIN
-    media_link = f"{source.ref.url}?{source.store.read_sas(source.ref, lifetime, ctx.add_secret)}"
-    config_link = None
-    if source.config_ref is not None:
-        sas = source.store.read_sas(source.config_ref, lifetime, ctx.add_secret)
-        config_link = f"{source.config_ref.url}?{sas}"
     if action == "replaced":
         with ctx.group("Removing the existing version"):
             gallery.delete_version()

@@ -32,3 +32,20 @@ def permission_refusals(roles: str) -> Iterator[None]:
             f"Azure answered 403 {code or exc.reason}: {reason} The connection's identity "
             f"lacks a role: it needs {roles} ({ROLES_DOC})."
         ) from None
+
+
+@contextmanager
+def storage_refusal(step: str, needs: str) -> Iterator[None]:
+    """Azure Storage's 403 (AuthorizationPermissionMismatch) does not say which permission is
+    missing, so the step that was refused says it: `step` in words, `needs` the role and its
+    data action."""
+    try:
+        yield
+    except HttpResponseError as exc:
+        if exc.status_code != 403:
+            raise
+        code = getattr(exc, "error_code", None) or (exc.error.code if exc.error else "")
+        raise TaskError(
+            f"Azure Storage answered 403 {code or exc.reason}: the connection's identity may not "
+            f"{step}. It lacks a role: it needs {needs} ({ROLES_DOC})."
+        ) from None

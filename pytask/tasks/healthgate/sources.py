@@ -2,8 +2,9 @@
 parameters), platform metrics (one batch call per region and resource type) or fired alerts.
 
 A source that cannot be read this interval raises SourceUnavailable (the check counts as
-Inconclusive); a query Log Analytics rejects as invalid is the author's mistake and fails the
-task at once (TaskError)."""
+Inconclusive); a query Log Analytics rejects as invalid is the author's mistake, and a refused
+permission (403) will not heal during the soak: both fail the task at once (TaskError), the
+403 naming the role and permission that is missing."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ from .limits import QueryLimiter
 from .scope import Scope, Target
 from .spec import Workspace
 
+# What each source needs when Azure refuses it (docs/installation.md, section 3).
+NEEDS = {
+    "Log Analytics": "Log Analytics Reader on the workspace (permission "
+    "Microsoft.OperationalInsights/workspaces/query/read)",
+    "metrics": "Monitoring Reader on the targets (permission Microsoft.Insights/metrics/read)",
+    "alerts": "Monitoring Reader on the subscription (permission "
+    "Microsoft.AlertsManagement/alerts/read)",
+}
 METRICS_API = "2024-02-01"
 ALERTS_API = "2019-03-01"
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$", re.IGNORECASE)
@@ -42,6 +51,18 @@ class Reading:
     measurement: Measurement
     incomplete: bool = False
     note: str = ""
+
+
+def unavailable(source: str, exc: AzureError) -> Exception:
+    """What a failed read becomes: a TaskError when Azure refused the permission, otherwise
+    SourceUnavailable for this interval."""
+    if isinstance(exc, HttpResponseError) and exc.status_code == 403:
+        code = exc.error.code if exc.error is not None and exc.error.code else exc.reason
+        return TaskError(
+            f"Azure answered 403 {code} to the {source} query: the connection's identity lacks "
+            f"a role: it needs {NEEDS[source]} (docs/installation.md, section 3)."
+        )
+    return SourceUnavailable(f"{source}: {_one_line(str(exc))}")
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -90,9 +111,9 @@ class Sources:
                 raise TaskError(
                     f"Check '{check.name}': Log Analytics rejected the query: {_one_line(str(exc))}"
                 ) from exc
-            raise SourceUnavailable(f"Log Analytics: {_one_line(str(exc))}") from exc
+            raise unavailable("Log Analytics", exc) from exc
         except AzureError as exc:
-            raise SourceUnavailable(f"Log Analytics: {_one_line(str(exc))}") from exc
+            raise unavailable("Log Analytics", exc) from exc
         if isinstance(result, LogsQueryPartialResult):
             tables = result.partial_data or []
             note = _partial_note(result.partial_error)
@@ -116,7 +137,7 @@ class Sources:
                 ):
                     points[at].append(value)
             except AzureError as exc:
-                raise SourceUnavailable(f"metrics: {_one_line(str(exc))}") from exc
+                raise unavailable("metrics", exc) from exc
         series = tuple(sum(v) / len(v) for _, v in sorted(points.items()))
         return Reading(Measurement(series=series))
 
@@ -196,7 +217,7 @@ class Sources:
                         alerts = list(compute.pages(path, ALERTS_API))
                     count += sum(1 for a in alerts if _counts(a, ids, wanted, scope.start))
         except AzureError as exc:
-            raise SourceUnavailable(f"alerts: {_one_line(str(exc))}") from exc
+            raise unavailable("alerts", exc) from exc
         return Reading(Measurement(series=(float(count),)))
 
 

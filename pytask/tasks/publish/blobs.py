@@ -12,18 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import (
-    BlobClient,
-    BlobSasPermissions,
-    BlobServiceClient,
-    ContentSettings,
-    generate_blob_sas,
-)
 
 from pytask.cloud import CloudSession
+from pytask.tasks.refusals import storage_refusal
+
+# azure.storage.blob is imported where it is used: it is not needed before the task's first
+# ARM requests, and importing it delayed them (bench_overhead).
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobServiceClient
 
 BLOCK_SIZE = 8 * 1024 * 1024
 SINGLE_PUT_LIMIT = 8 * 1024 * 1024
@@ -32,6 +32,14 @@ SHA256_METADATA = "sha256"
 # A user delegation key lives at most seven days.
 MAX_SAS_LIFETIME = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
+# What each refused storage step needs (docs/installation.md, section 3).
+_DATA = "Microsoft.Storage/storageAccounts/blobServices/containers"
+READ = f"Storage Blob Data Contributor on the container (data action {_DATA}/blobs/read)"
+WRITE = f"Storage Blob Data Contributor on the container (data action {_DATA}/blobs/write)"
+DELEGATE = (
+    "Storage Blob Delegator on the storage account (action "
+    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action)"
+)
 
 
 def blob_path(application: str, version: str, sha256: str, file_name: str) -> str:
@@ -74,6 +82,8 @@ class BlobStore:
         return BlobRef(self.account_url, container, name)
 
     def _client(self, ref: BlobRef) -> BlobClient:
+        from azure.storage.blob import BlobClient
+
         return BlobClient(
             self.account_url,
             ref.container,
@@ -89,7 +99,8 @@ class BlobStore:
         """The SHA-256 this task recorded on the blob, or None when the blob is not there.
         A blob without the record answers "" (it exists but was not uploaded by us)."""
         try:
-            properties = self._client(ref).get_blob_properties()
+            with storage_refusal(f"read blob {ref.container}/{ref.name}", READ):
+                properties = self._client(ref).get_blob_properties()
         except ResourceNotFoundError:
             return None
         return str((properties.metadata or {}).get(SHA256_METADATA, ""))
@@ -97,15 +108,17 @@ class BlobStore:
     def hash_remote(self, ref: BlobRef) -> str:
         """Stream the blob through SHA-256 (for a packageUrl without our record)."""
         digest = hashlib.sha256()
-        downloader = self._client(ref).download_blob(max_concurrency=CONCURRENCY)
-        for chunk in downloader.chunks():
-            digest.update(chunk)
+        with storage_refusal(f"read blob {ref.container}/{ref.name}", READ):
+            downloader = self._client(ref).download_blob(max_concurrency=CONCURRENCY)
+            for chunk in downloader.chunks():
+                digest.update(chunk)
         return digest.hexdigest()
 
     def ensure_container(self, container: str) -> None:
         client = self._service.get_container_client(container)
-        if not client.exists():
-            client.create_container()
+        with storage_refusal(f"create container {container}", WRITE):
+            if not client.exists():
+                client.create_container()
 
     def upload(
         self,
@@ -117,9 +130,12 @@ class BlobStore:
     ) -> None:
         """Parallel block upload with a transactional MD5 per block; the whole file's MD5,
         when given, becomes the blob's Content-MD5."""
+        from azure.storage.blob import ContentSettings
+
         size = path.stat().st_size
         settings = ContentSettings(content_md5=bytearray(md5) if md5 else None)
-        with path.open("rb") as stream:
+        step = f"write blob {ref.container}/{ref.name}"
+        with path.open("rb") as stream, storage_refusal(step, WRITE):
             self._client(ref).upload_blob(
                 stream,
                 length=size,
@@ -131,28 +147,43 @@ class BlobStore:
                 progress_hook=lambda done, total: progress(done, total or size),
             )
 
-    def read_sas(self, ref: BlobRef, lifetime: timedelta, secret: Callable[[str], None]) -> str:
-        """A read-only, HTTPS-only user delegation SAS for this one blob. `secret` registers
-        the delegation key and the SAS for masking before either can reach a log."""
+    def signer(
+        self, lifetime: timedelta, secret: Callable[[str], None]
+    ) -> Callable[[BlobRef], str]:
+        """Get a user delegation key now (before any write, so a missing Storage Blob Delegator
+        role stops the task with nothing written) and return what signs read-only, HTTPS-only
+        SASs for single blobs with it. `secret` registers the key and each SAS for masking
+        before either can reach a log."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
         now = datetime.now(timezone.utc)
         start = now - CLOCK_SKEW
         expiry = now + min(lifetime, MAX_SAS_LIFETIME - CLOCK_SKEW)
-        key = self._service.get_user_delegation_key(start, expiry)
+        with storage_refusal("get a user delegation key to sign the package's SAS", DELEGATE):
+            key = self._service.get_user_delegation_key(start, expiry)
         if key.value:
             secret(key.value)
-        sas = generate_blob_sas(
-            account_name=self._service.account_name or "",
-            container_name=ref.container,
-            blob_name=ref.name,
-            user_delegation_key=key,
-            permission=BlobSasPermissions(read=True),
-            start=start,
-            expiry=expiry,
-            protocol="https",
-        )
-        secret(sas)
-        # The signature alone too, decoded and encoded, wherever a service echoes it.
-        for signature in parse_qs(sas).get("sig", []):
-            secret(signature)
-            secret(quote(signature, safe=""))
-        return sas
+
+        def sign(ref: BlobRef) -> str:
+            sas = generate_blob_sas(
+                account_name=self._service.account_name or "",
+                container_name=ref.container,
+                blob_name=ref.name,
+                user_delegation_key=key,
+                permission=BlobSasPermissions(read=True),
+                start=start,
+                expiry=expiry,
+                protocol="https",
+            )
+            secret(sas)
+            # The signature alone too, decoded and encoded, wherever a service echoes it.
+            for signature in parse_qs(sas).get("sig", []):
+                secret(signature)
+                secret(quote(signature, safe=""))
+            return sas
+
+        return sign
+
+    def read_sas(self, ref: BlobRef, lifetime: timedelta, secret: Callable[[str], None]) -> str:
+        """A read-only SAS for one blob (a new delegation key for it)."""
+        return self.signer(lifetime, secret)(ref)
