@@ -5,6 +5,10 @@
   size); each is stopped at the end of the test.
 - `sandbox_env`: points REQUESTS_CA_BUNDLE / SSL_CERT_FILE at the session sandbox's CA for one
   test (monkeypatched, so other tests are unaffected).
+
+Every session ends with the secret scan (tests/helpers/secret_scan.py): no file under the
+session's base temp directory may hold a secret the sandbox issued or a test supplied; a hit
+fails the session and names the file and the kind of secret.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.helpers import secret_scan
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -179,6 +185,43 @@ def start_sandbox(
         time.sleep(0.05)
     sandbox.ready = json.loads(ready_file.read_text())
     return sandbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secret_registry(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Where this process registers test-supplied secrets and keeps task logs."""
+    secret_scan.use_base(tmp_path_factory.getbasetemp())
+
+
+_SCAN_FAILED = pytest.StashKey[str]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Scan every log and report of the session for known secrets (once: on the xdist
+    controller, whose base temp holds the workers' ones)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from tests.reliability import ledger
+
+    root = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    report = secret_scan.scan(root)
+    ledger.record(
+        "secrets",
+        files_scanned=report.files_scanned,
+        secrets_known=report.secrets_known,
+        needles=report.needles,
+        hits=len(report.hits),
+    )
+    if report.hits:
+        session.config.stash[_SCAN_FAILED] = report.message(root)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    message = terminalreporter.config.stash.get(_SCAN_FAILED, None)
+    if message:
+        terminalreporter.write_sep("=", "SECRETS IN LOGS", red=True, bold=True)
+        terminalreporter.write_line(message)
 
 
 @pytest.fixture(scope="session")

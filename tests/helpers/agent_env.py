@@ -13,17 +13,22 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import secret_scan
 from tests.helpers.vso import Output
 
 REPO = Path(__file__).resolve().parents[2]
 CONNECTION_ID = "5f6e1c2a-0000-4000-8000-00000000abcd"
+# Endpoint auth parameters that are credentials (registered for the session's secret scan).
+SECRET_PARAMETERS = {"serviceprincipalkey", "serviceprincipalcertificate", "accesstoken"}
 
 
 def env_key(name: str) -> str:
@@ -66,6 +71,9 @@ def spn_key_endpoint(secret: str = "s3cr3t-Key~value", **data: str) -> Endpoint:
 
 def endpoint_env(endpoint: Endpoint) -> dict[str, str]:
     key = endpoint.id
+    for name, value in endpoint.parameters.items():
+        if name.lower() in SECRET_PARAMETERS:
+            secret_scan.register(f"connection {name}", value)
     env = {
         f"ENDPOINT_URL_{key}": endpoint.url,
         f"ENDPOINT_AUTH_{key}": json.dumps(
@@ -112,6 +120,9 @@ def agent_environ(
     }
     env.update({env_key(k): v for k, v in job.items()})
     env.update({"SECRET_" + env_key(k): v for k, v in (secrets or {}).items()})
+    for value in (secrets or {}).values():
+        secret_scan.register("secret variable", value)
+    secret_scan.register("job access token", access_token)
     env["TF_BUILD"] = "True"
     env["PYTASK_TASK_JSON"] = str(task_json)
     given = {k.lower(): v for k, v in (inputs or {}).items()}
@@ -151,11 +162,20 @@ def run_in_process(
 def run_subprocess(
     args: list[str], env: Mapping[str, str], cwd: Path | None = None
 ) -> tuple[int, Output, str]:
-    """Run a command (e.g. `python -m pytask Task`); returns exit code, parsed stdout, stderr."""
+    """Run a command (e.g. `python -m pytask Task`); returns exit code, parsed stdout, stderr.
+    Both streams are also kept under the session's temp dir for its secret scan."""
     proc = subprocess.run(
         args, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
+    secret_scan.save_task_run(_run_name(args), proc.stdout, proc.stderr)
     return proc.returncode, Output(proc.stdout), proc.stderr
+
+
+def _run_name(args: list[str]) -> str:
+    """A file name for a run's logs: the task for `pytask run TASK`, else the program."""
+    if "run" in args[:-1]:
+        return args[args.index("run") + 1]
+    return Path(args[1] if len(args) > 1 else args[0]).name
 
 
 def _minimal_base() -> dict[str, str]:
@@ -194,3 +214,92 @@ def run_pytask(
         args += ["--variable", f"{name}={value}"]
     base = dict(env) if env is not None else {**os.environ, "PYTHONPATH": str(REPO)}
     return run_subprocess([*args, *extra], base, cwd=sources)
+
+
+@dataclass
+class StartedTask:
+    """A task started by `start_pytask`, in its own process group so that a kill reaches the
+    task's Python process (the child `pytask run` starts), not only its parent. Its output is
+    read into memory as it comes (never a file holding the raw `task.setsecret` stream)."""
+
+    task: str
+    process: subprocess.Popen[str]
+    readers: list[threading.Thread]
+    stdout: list[str]
+    stderr: list[str]
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> bool:
+        """SIGKILL the whole group (no cleanup, no finally blocks); False if it had ended."""
+        if not self.running():
+            return False
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        return True
+
+    def wait(self, timeout: float = 120) -> tuple[int, Output, str]:
+        """Exit code, parsed ##vso output and stderr once the task ends (or was killed)."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        for reader in self.readers:
+            reader.join(timeout=30)
+        stdout, stderr = "".join(self.stdout), "".join(self.stderr)
+        _keep_log(self.task, stdout, stderr)
+        return code, Output(stdout), stderr
+
+
+def _keep_log(task: str, stdout: str, stderr: str) -> None:
+    """Hand the run to the session's secret scan as run_subprocess does, where it exists."""
+    try:
+        from tests.helpers import secret_scan
+    except ImportError:  # a checkout without the scan
+        return
+    secret_scan.save_task_run(task, stdout, stderr)
+
+
+def _drain(stream: Any, into: list[str]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: into.extend(iter(stream.readline, "")), daemon=True)
+    thread.start()
+    return thread
+
+
+def start_pytask(
+    task: str,
+    *,
+    connection: Path | None = None,
+    inputs: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+    work: Path | None = None,
+    sources: Path | None = None,
+) -> StartedTask:
+    """`run_pytask` without waiting: the same command line, started in a new session so that
+    `kill()` can SIGKILL it at any moment."""
+    args = [sys.executable, "-m", "pytask", "run", task]
+    if connection is not None:
+        args += ["--connection", str(connection)]
+    if work is not None:
+        args += ["--work-dir", str(work)]
+    if sources is not None:
+        args += ["--sources-dir", str(sources)]
+    for name, value in (inputs or {}).items():
+        args += ["--input", f"{name}={value}"]
+    for name, value in (variables or {}).items():
+        args += ["--variable", f"{name}={value}"]
+    process = subprocess.Popen(
+        args,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=sources,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    stdout: list[str] = []
+    stderr: list[str] = []
+    readers = [_drain(process.stdout, stdout), _drain(process.stderr, stderr)]
+    return StartedTask(task, process, readers, stdout, stderr)
