@@ -14,6 +14,7 @@ from pytask.sandbox.core.errors import ArmError, invalid_request_content
 from pytask.sandbox.core.etag import check_preconditions
 from pytask.sandbox.core.lro import Operation, OperationKind
 from pytask.sandbox.core.paging import page
+from pytask.sandbox.core.persistence import JsonLines
 from pytask.sandbox.core.world import Effect, World
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class RequestContext:
     fail_operation: dict[str, Any] | None = None
     # Providers' own sections of the faults file (see faults.py), e.g. vmApplicationFailures.
     fault_sections: Mapping[str, Any] = field(default_factory=dict)
+    # operations.jsonl: every LRO's scheduled start and duration, so that benchmarks can tell
+    # the time Azure itself takes from the time a client spends around it.
+    operation_log: JsonLines | None = None
 
     @property
     def api_version(self) -> str:
@@ -151,6 +155,9 @@ class RequestContext:
             if effect is not None:
                 self.world.schedule(Effect(op.end, self.namespace, effect[0], dict(effect[1])))
             self.world.touch()
+            if self.operation_log is not None:
+                record = op.timing(duration, self.route.operation, self.method, self.path)
+                self.operation_log.append(record)
         return op, op.headers(self.base_url, kind, self.clock.retry_after(poll_interval))
 
     def require(self, condition: bool, code: str, message: str, target: str | None = None) -> None:

@@ -86,6 +86,7 @@ class Dispatcher:
     request_log: JsonLines
     state_file: Path
     page_size: int = 100
+    operation_log: JsonLines | None = None  # operations.jsonl (see RequestContext)
     router: Router = field(init=False)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     _saved_version: int = -1
@@ -204,6 +205,7 @@ class Dispatcher:
                 else None
             ),
             fault_sections=self.faults.current_sections(),
+            operation_log=self.operation_log,
         )
 
     def _check_subscription(self, match: Match) -> None:

@@ -103,6 +103,25 @@ class Operation:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def timing(
+        self, azure_seconds: float, started_by: str, method: str, path: str
+    ) -> dict[str, Any]:
+        """The line operations.jsonl keeps for this operation: when it started and how long
+        it was scheduled to take (scaled, and as Azure would take it), and what started it.
+        The outcome is decided at the start (a fault rule may fail it), so it is known now."""
+        return {
+            "id": self.id,
+            "start": self.start,
+            "duration": self.duration,
+            "end": self.end,
+            "azure_seconds": azure_seconds,
+            "outcome": self.outcome,
+            "namespace": self.namespace,
+            "operation": started_by,
+            "method": method,
+            "path": path,
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Operation:
         return cls(**data)

@@ -80,6 +80,7 @@ def request(
         namespace=match.provider.namespace,
         principal=ctx.principal or Principal("", "", ""),
         page_size=ctx.page_size,
+        operation_log=ctx.operation_log,  # a deployment's own operations are Azure's time too
     )
     try:
         _check_api_version(match.provider, match.route.resource_type, api_version)
