@@ -33,6 +33,7 @@ class StepRun:
     summaries: list[Path] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    started: float = 0.0  # epoch seconds, to line up with the sandbox's logs (bench_release)
     exit_code: int = 0
 
     @property

@@ -13,6 +13,7 @@ class StageRun:
     status: str = "skipped"  # succeeded | failed | skipped | missing
     steps: list[StepRun] = field(default_factory=list)
     seconds: float = 0.0
+    started: float = 0.0  # epoch seconds, to line up with the sandbox's logs (bench_release)
 
     def step(self, name: str) -> StepRun | None:
         """The last step of that name (a lab step runs in preDeploy and again in deploy)."""

@@ -111,6 +111,7 @@ class Runner:
     ) -> StageRun:
         run = StageRun(str(stage["stage"]))
         self.say(f"\n== Stage {run.name}")
+        run.started = time.time()
         started = time.monotonic()
         results: dict[str, str] = {}
         stage_outputs: dict[str, Any] = outputs.setdefault(run.name, {})
@@ -187,7 +188,9 @@ class Runner:
             if not scope.condition(item.get("condition")):
                 self.say(f"   (step {item.get('name') or item.get('displayName')} skipped)")
                 continue
+            began = time.time()
             step = self._step(item, scope)
+            step.started = began
             stage.steps.append(step)
             for key, value in step.outputs.items():
                 scope.outputs[f"{prefix}{step.name}.{key}"] = value
