@@ -79,6 +79,9 @@ def create(
         if spec.if_exists == "reuse" and state == "Succeeded":
             ctx.log(f"Environment '{spec.name}' exists (Succeeded): reused, nothing created.")
             _warn_if_different(ctx, current, prepared)
+            # A run killed between creating the environment and tagging its group left the
+            # group untagged: finish that, with the environment's own tags.
+            _tag_group(ctx, lab, current, dict(current.tags or {}))
             return outputs(ctx, lab, current, prepared, "reused")
         if spec.if_exists == "reuse":
             raise TaskError(
@@ -318,7 +321,8 @@ def _tag_group(ctx: TaskContext, lab: Lab, env: dtl.DtlEnvironment, tags: dict[s
         return
     current = lab.get(group, RESOURCES_API) or {}
     merged = {**(current.get("tags") or {}), **tags}
-    lab.arm.request("PATCH", group, RESOURCES_API, body={"tags": merged})
+    if merged != (current.get("tags") or {}):  # a reuse of a tagged group writes nothing
+        lab.arm.request("PATCH", group, RESOURCES_API, body={"tags": merged})
 
 
 # --- delete ---------------------------------------------------------------------------------
