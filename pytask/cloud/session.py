@@ -8,15 +8,9 @@ policy, timeouts and user agent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.devtestlabs import DevTestLabsClient
-from azure.mgmt.storage import StorageManagementClient
-from azure.monitor.query import LogsQueryClient
-from azure.monitor.querymetrics import MetricsClient
-from azure.storage.blob import BlobServiceClient
 
 from pytask.agent.connection import ServiceConnection
 from pytask.cloud.arm import ArmClient
@@ -27,6 +21,16 @@ from pytask.cloud.endpoints import CloudEndpoints, strip_slash
 from pytask.cloud.errors import CloudConfigError
 from pytask.cloud.policy import ClientPolicy
 from pytask.cloud.portal import PortalLinks
+
+# Each SDK client is imported when first asked for, not here: a task uses two or three of the
+# six, and importing them all cost ~0.2 s before every task's first request (bench_overhead).
+if TYPE_CHECKING:
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.devtestlabs import DevTestLabsClient
+    from azure.mgmt.storage import StorageManagementClient
+    from azure.monitor.query import LogsQueryClient
+    from azure.monitor.querymetrics import MetricsClient
+    from azure.storage.blob import BlobServiceClient
 
 
 @dataclass
@@ -96,12 +100,18 @@ class CloudSession:
         return self.subscription_id
 
     def compute(self) -> ComputeManagementClient:
+        from azure.mgmt.compute import ComputeManagementClient
+
         return ComputeManagementClient(self.credential, self.require_subscription(), **self._arm())
 
     def devtestlabs(self) -> DevTestLabsClient:
+        from azure.mgmt.devtestlabs import DevTestLabsClient
+
         return DevTestLabsClient(self.credential, self.require_subscription(), **self._arm())
 
     def storage(self) -> StorageManagementClient:
+        from azure.mgmt.storage import StorageManagementClient
+
         return StorageManagementClient(self.credential, self.require_subscription(), **self._arm())
 
     def arm(self) -> ArmClient:
@@ -111,6 +121,8 @@ class CloudSession:
 
     def blob_service(self, account_url: str) -> BlobServiceClient:
         """Blob client for an account URL (prefer the account's `primaryEndpoints.blob`)."""
+        from azure.storage.blob import BlobServiceClient
+
         return BlobServiceClient(
             strip_slash(account_url),
             credential=self.credential,
@@ -127,6 +139,8 @@ class CloudSession:
         return self.blob_service(blob or self.endpoints.blob_account_url(account))
 
     def logs(self) -> LogsQueryClient:
+        from azure.monitor.query import LogsQueryClient
+
         endpoint = self.endpoints.require_log_analytics()
         audience = self.endpoints.log_analytics_audience or endpoint
         return LogsQueryClient(
@@ -135,6 +149,8 @@ class CloudSession:
 
     def metrics(self, region: str) -> MetricsClient:
         """Azure Monitor metrics for resources in `region` (one batch call for many)."""
+        from azure.monitor.querymetrics import MetricsClient
+
         endpoint = self.endpoints.metrics_endpoint(region)
         audience = self.endpoints.metrics_audience
         if not audience:

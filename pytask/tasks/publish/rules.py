@@ -14,7 +14,6 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
 import yaml
-from azure.storage.blob import BlobClient
 
 from pytask.agent import Check
 
@@ -138,6 +137,8 @@ def blob_url(text: str) -> BlobLocation:
     (https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB) and path-style for IP or localhost
     endpoints (https://127.0.0.1:10000/ACCOUNT/CONTAINER/BLOB, as Azurite serves).
     """
+    from azure.storage.blob import BlobClient  # here: only packageUrl needs it
+
     parts = urlsplit(text)
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(text)
