@@ -25,12 +25,18 @@ const LOCK_STALE_MS = 10 * 60 * 1000;
 const LOCK_WAIT_MS = 30 * 60 * 1000;
 const LOCK_POLL_MS = 200;
 const PIP_INSTALL = ['install', '--disable-pip-version-check', '--no-input'];
+// Run with -S (no site-packages): every start pays for this probe, and what it asks is in the
+// standard library. pip's version is asked separately (PIP_PROBE), only when it matters: no
+// ensurepip, or a build. Together they cost ~40 ms of each warm start (bench_overhead).
 const PROBE = [
-  'import importlib.metadata, importlib.util, json, sys',
-  'try:\n    pip = importlib.metadata.version("pip")\nexcept Exception:\n    pip = None',
+  'import importlib.util, json, sys',
   'has = lambda name: importlib.util.find_spec(name) is not None',
   'print(json.dumps({"version": list(sys.version_info[:3]), "executable": sys.executable, ' +
-    '"venv": has("venv"), "ensurepip": has("ensurepip"), "pip": pip}))',
+    '"venv": has("venv"), "ensurepip": has("ensurepip")}))',
+].join('\n');
+const PIP_PROBE = [
+  'import importlib.metadata',
+  'try:\n    print(importlib.metadata.version("pip"))\nexcept Exception:\n    print("")',
 ].join('\n');
 // pip >= 22.3 can install into another interpreter (--python): the environment is then made
 // without its own pip, which skips ensurepip, the slowest part of a bootstrap.
@@ -89,18 +95,31 @@ function pythonCandidates() {
   return [['python3', []], ['python', []]];
 }
 
-function probe(command, args) {
-  const result = childProcess.spawnSync(command, [...args, '-I', '-c', PROBE], {
+function lastLine(command, args) {
+  const result = childProcess.spawnSync(command, args, {
     encoding: 'utf8',
     windowsHide: true,
     timeout: 60 * 1000,
   });
   if (result.error || result.status !== 0) return null;
+  return result.stdout.trim().split(/\r?\n/).pop();
+}
+
+function probe(command, args) {
+  const line = lastLine(command, [...args, '-I', '-S', '-c', PROBE]);
   try {
-    return JSON.parse(result.stdout.trim().split(/\r?\n/).pop());
+    return line === null ? null : JSON.parse(line);
   } catch {
     return null;
   }
+}
+
+// The version of pip installed for `python` (null without pip), asked once.
+function withPip(python) {
+  if (python.pip === undefined) {
+    python.pip = lastLine(python.executable, ['-I', '-c', PIP_PROBE]) || null;
+  }
+  return python;
 }
 
 function isRecentEnough(version) {
@@ -123,7 +142,7 @@ function findPython() {
       rejected.push(`${shown}: not found`);
     } else if (!isRecentEnough(found.version)) {
       rejected.push(`${shown}: Python ${found.version.join('.')} at ${found.executable}`);
-    } else if (!found.venv || !(found.ensurepip || canInstallInto(found))) {
+    } else if (!found.venv || !(found.ensurepip || canInstallInto(withPip(found)))) {
       rejected.push(`${shown}: ${found.executable} lacks venv (or both ensurepip and pip 22.3+)`);
     } else {
       return found;
@@ -335,7 +354,7 @@ function writeFileAtomic(file, text) {
 
 // How to create the environment and run pip for it with the interpreter we found.
 function installer(python, plan) {
-  if (canInstallInto(python)) {
+  if (canInstallInto(withPip(python))) {
     return {
       venvArgs: ['-m', 'venv', '--without-pip', plan.dir],
       pip: [python.executable, ['-I', '-m', 'pip', '--python', plan.python, ...PIP_INSTALL]],
