@@ -239,6 +239,24 @@ def test_release_template_shape() -> None:
     assert "labCleanup" not in jobs_of(stages["prod"])
 
 
+@pytest.mark.parametrize("example", PIPELINES, ids=lambda p: p.name)
+def test_rollback_goes_in_the_batches_the_environment_deploys_in(example: Path) -> None:
+    checked = 0
+    for stage in expand(example)["stages"]:
+        release = jobs_of(stage).get("release")
+        if release is None or "failure" not in release["strategy"]["runOnce"].get("on", {}):
+            continue
+        run_once = release["strategy"]["runOnce"]
+        deploy = next(s for s in run_once["deploy"]["steps"] if s.get("name") == "deployApp")
+        rollback = next(
+            s for s in run_once["on"]["failure"]["steps"] if s.get("name") == "rollback"
+        )
+        for name in ("strategy", "batchSize", "pauseBetweenBatchesSeconds"):
+            assert rollback["inputs"][name] == deploy["inputs"][name], (stage["stage"], name)
+        checked += 1
+    assert checked
+
+
 def test_every_template_is_used_by_an_example() -> None:
     expander = Expander(repositories={"vmapp": ROOT})
     for example in EXAMPLES:
