@@ -5,11 +5,18 @@ expired, wrong-permission or missing blob fails the version the way it fails in 
 run under the world lock, so only the first megabytes are read (the answer to the GET is what
 decides readability) and the rest is left unread: a multi-GB package does not stall the sandbox.
 The URL's query (the SAS) never appears in a message.
+
+Azure's own readers (GalleryRP, the VM agent downloading a package) retry what Blob Storage
+answers transiently -- a 500 or 503, a timeout, a dropped connection -- so a blip on the
+storage account (the sandbox's --faults, `service: blob`) does not fail a version or an
+install; `get` does the same, at once rather than after Retry-After, because its callers hold
+the world lock.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +25,9 @@ import requests
 CHUNK = 1 << 20
 READ_LIMIT = 4 * CHUNK
 TIMEOUT_SECONDS = 60.0
+TRANSIENT_STATUSES = (408, 500, 502, 503, 504)
+ATTEMPTS = 8
+BACKOFF_SECONDS = 0.05  # times the attempt number
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,24 @@ def trust() -> str | bool:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
 
 
+def get(
+    url: str, verify: str | bool, timeout: float = TIMEOUT_SECONDS, stream: bool = False
+) -> requests.Response:
+    """GET a blob as Azure's own services do: transient failures retried (see the module)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            response = requests.get(url, stream=stream, timeout=timeout, verify=verify)
+        except (requests.ConnectionError, requests.Timeout):
+            if attempt == ATTEMPTS:
+                raise
+        else:
+            if response.status_code not in TRANSIENT_STATUSES or attempt == ATTEMPTS:
+                return response
+            response.close()
+        time.sleep(BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def fetch(url: str, verify: str | bool | None = None) -> MediaCheck:
     """GET the blob and read its first bytes; any failure is a MediaCheck with a reason."""
     where = without_query(url)
@@ -45,9 +73,7 @@ def fetch(url: str, verify: str | bool | None = None) -> MediaCheck:
         return MediaCheck(False, problem=f"The blob '{where}' must be reached over HTTPS.")
     read = 0
     try:
-        with requests.get(
-            url, stream=True, timeout=TIMEOUT_SECONDS, verify=trust() if verify is None else verify
-        ) as response:
+        with get(url, trust() if verify is None else verify, stream=True) as response:
             if response.status_code != 200:
                 code = response.headers.get("x-ms-error-code", "")
                 return MediaCheck(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from pytask.sandbox.providers.compute.gallery import media
 from pytask.sandbox.providers.compute.vm.packages import PackageVersion
 
 TIMEOUT_SECONDS = 60.0
@@ -61,7 +62,7 @@ def run(
     command = _command(operation, package)
     if operation != "Remove":
         try:
-            response = requests.get(package.media_link, timeout=timeout, verify=verify)
+            response = media.get(package.media_link, verify, timeout)
         except requests.RequestException as exc:
             return f"Error downloading the package: {type(exc).__name__}"
         if response.status_code != 200:
