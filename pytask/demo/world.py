@@ -3,6 +3,7 @@ the sandbox process itself."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
@@ -100,7 +101,12 @@ def write_package(folder: Path, version: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{APP}-{version}.tar.gz"
     script = f"#!/bin/sh\nmkdir -p /opt/{APP}\necho {version} > /opt/{APP}/VERSION\n"
-    with tarfile.open(path, "w:gz") as archive:
+    # gzip stamps the time it wrote the file: mtime=0 makes the same version the same bytes
+    # (a reproducible build, so two releases of a version publish the same package).
+    with (
+        gzip.GzipFile(path, "wb", mtime=0) as packed,
+        tarfile.open(fileobj=packed, mode="w") as archive,
+    ):
         data = script.encode()
         info = tarfile.TarInfo("install.sh")
         info.size, info.mode, info.mtime = len(data), 0o755, 0
@@ -143,7 +149,9 @@ class Sandbox:
                 self.process.wait()
 
 
-def start_sandbox(root: Path) -> Sandbox:
+def start_sandbox(root: Path, faults: Path | None = None) -> Sandbox:
+    """The seeded sandbox under `root` (its state kept there: a second start resumes it);
+    `faults`, a --faults file (the reliability suite runs the release under faults)."""
     state = root / "sandbox"
     state.mkdir(parents=True, exist_ok=True)
     seed_file, ready_file, stderr_file = (
@@ -156,6 +164,8 @@ def start_sandbox(root: Path) -> Sandbox:
     command = [sys.executable, "-m", "pytask", "sandbox", "serve", "--port", "0"]
     command += ["--state", str(state), "--ready-file", str(ready_file)]
     command += ["--seed", str(seed_file), "--time-scale", str(TIME_SCALE)]
+    if faults is not None:
+        command += ["--faults", str(faults)]
     with stderr_file.open("wb") as err:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + START_TIMEOUT
