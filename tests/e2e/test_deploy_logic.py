@@ -16,9 +16,9 @@ from pytask.tasks.deploy.spec import (
     parse_batch,
     parse_failures,
     parse_tag_filter,
-    parse_targets,
 )
 from pytask.tasks.deploy.state import RollbackState
+from pytask.tasks.resource_ids import parse_targets
 
 APPS = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/galleries/gal/applications"
 

@@ -18,7 +18,8 @@ from pytask.tasks.healthgate.limits import QueryLimiter
 from pytask.tasks.healthgate.run import Gate
 from pytask.tasks.healthgate.scope import Target, candidate, previous_window
 from pytask.tasks.healthgate.sources import _partial_note, parse_interval
-from pytask.tasks.healthgate.spec import GateSpec, Workspace, parse_checks, parse_targets
+from pytask.tasks.healthgate.spec import GateSpec, Workspace, parse_checks
+from pytask.tasks.resource_ids import parse_targets
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web-1"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.tasks.deploy.state import RollbackState
-from pytask.tasks.resource_ids import parse_targets
+from pytask.tasks.resource_ids import parse_vm_targets
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,21 @@ def parse_tag_filter(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+_VERSION_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/galleries/[^/]+"
+    r"/applications/[^/]+/versions/[^/]+/?$",
+    re.IGNORECASE,
+)
+
+
+def version_id(text: str) -> str:
+    # Checked with the other inputs: a malformed id would otherwise surface as a missing
+    # application after the first reads.
+    if not _VERSION_ID.match(text.strip()):
+        raise ValueError(text)
+    return text.strip()
+
+
 def https_url(text: str) -> str:
     # ComputeRP takes any string here, and a non-URL only fails later on each VM's agent, after
     # the writes; a SAS query is allowed because the agent downloads the blob with it.
@@ -72,6 +88,12 @@ CHECKS: tuple[Check[Any], ...] = (
     Check("tagFilter", parse_tag_filter, "key=value"),
     Check("rollbackState", RollbackState.parse, "the JSON a deploy step output as rollbackState"),
     Check("configurationReference", https_url, "an https URL of a blob (a SAS query is allowed)"),
+    Check(
+        "applicationVersionId",
+        version_id,
+        "a gallery application version id (/subscriptions/SUBSCRIPTION/resourceGroups/GROUP/"
+        "providers/Microsoft.Compute/galleries/GALLERY/applications/APP/versions/VERSION)",
+    ),
 )
 
 
@@ -112,7 +134,11 @@ def read_spec(ctx: TaskContext) -> DeploySpec:
     action = inputs.pick("action") or "deploy"
     spec = DeploySpec(
         action=action,
-        targets=parse_targets(inputs.lines("targets")) if action != "rollback" else [],
+        targets=(
+            parse_vm_targets(inputs.lines("targets"), inputs.definition.input("targets").display)
+            if action != "rollback"
+            else []
+        ),
         resource_group=inputs.optional_string("resourceGroup") if action != "rollback" else None,
         tag_filter=inputs.value(CHECKS[2]) if action != "rollback" else None,
         version=VersionRef(
@@ -144,7 +170,10 @@ def check_combinations(spec: DeploySpec) -> None:
     problems: list[str] = []
     if spec.action == "rollback":
         if spec.rollback_state is None:
-            problems.append("action 'rollback' needs rollbackState (a deploy step's output).")
+            problems.append(
+                "Action 'rollback' needs 'rollbackState': the rollbackState output of the "
+                "deploy step to undo."
+            )
     else:
         if not spec.targets and not spec.resource_group:
             problems.append("Name the targets: 'targets' (resource ids) or 'resourceGroup'.")
