@@ -12,7 +12,7 @@ import yaml
 from pytask.agent import Check, TaskContext, TaskError
 from pytask.gate import CheckSpec, RunPolicy, Verdict, resolve_check
 from pytask.gate.rules import BaselineRule, ThresholdRule
-from pytask.tasks.resource_ids import parse_targets
+from pytask.tasks.resource_ids import parse_vm_targets
 
 WORKSPACE_GUID_LENGTH = 36
 
@@ -45,7 +45,9 @@ def parse_checks(text: str, origin: str) -> list[CheckSpec]:
             _check_source(spec)
             specs.append(spec)
         except (ValueError, TypeError) as exc:
-            label = item if isinstance(item, str) else (item or {}).get("name", f"#{index}")
+            label = item if isinstance(item, str) else f"#{index}"
+            if isinstance(item, dict):
+                label = str(item.get("name") or label)
             problems.append(f"{origin}: check {label}: {exc}")
     if problems:
         raise TaskError(" ".join(problems))
@@ -103,15 +105,24 @@ TIME_CHECKS: tuple[Check[Any], ...] = (
 )
 
 
+def _display(ctx: TaskContext, name: str) -> str:
+    """How errors name an input, as the agent runner's own input errors do."""
+    return ctx.definition.input(name).display
+
+
 def _checks(ctx: TaskContext) -> list[CheckSpec]:
-    specs = parse_checks(ctx.inputs.optional_string("checks") or "", "checks")
+    origin = _display(ctx, "checks")
+    specs = parse_checks(ctx.inputs.optional_string("checks") or "", origin)
     path = ctx.inputs.path("checksFile", must_exist=True)
     if path is not None and Path(path).is_file():
-        specs += parse_checks(Path(path).read_text(encoding="utf-8"), str(path))
+        file_origin = f"{_display(ctx, 'checksFile')} {path}"
+        specs += parse_checks(Path(path).read_text(encoding="utf-8"), file_origin)
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise TaskError(f"Check names must be unique; repeated: {', '.join(duplicates)}.")
+        raise TaskError(
+            f"{origin}: check names must be unique; repeated: {', '.join(duplicates)}."
+        )
     if not specs:
         raise TaskError("No checks: set 'checks' (e.g. [heartbeat, errorRate]) or 'checksFile'.")
     return specs
@@ -137,7 +148,7 @@ def read_spec(ctx: TaskContext) -> GateSpec:
     )
     workspace = inputs.optional_string("workspace")
     spec = GateSpec(
-        targets=parse_targets(inputs.lines("targets")),
+        targets=parse_vm_targets(inputs.lines("targets"), _display(ctx, "targets")),
         deployment_start=inputs.value(TIME_CHECKS[0]),
         workspace=Workspace(workspace.strip()) if workspace else None,
         checks=checks,
