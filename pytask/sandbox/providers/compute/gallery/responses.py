@@ -251,6 +251,10 @@ def _write_version(
     source = doc["properties"]["publishingProfile"]["source"]
     check = _read_sources(source, _trust(ctx))
     with ctx.world.lock:
+        # Another write may have landed while the sources were read: GalleryRP lets one
+        # operation on a version run at a time, so the later request is refused, not merged.
+        if _etag(ctx.world.get(rid)) != _etag(existing):
+            raise conflict("Another operation on this gallery application version is in progress.")
         seconds = _plan(ctx, doc, existing, now, check)
         _write(ctx, doc)
         headers = _start(ctx, doc, seconds)
