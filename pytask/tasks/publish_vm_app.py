@@ -270,11 +270,35 @@ def _publish(
     tags = _tags(ctx, spec, source)
     body = gallery_ops.version_body(spec, location, media_link, config_link, tags)
     with ctx.group(f"Version {spec.version}"):
-        poller = gallery.begin_version(body)
+        try:
+            poller = gallery.begin_version(body)
+        except HttpResponseError as exc:
+            concurrent = exc.status_code == 409 and action == "created"
+            twin = _same_version_meanwhile(gallery, spec, source) if concurrent else None
+            if twin is None:
+                raise
+            # Another run (a second pipeline, a retried stage) is creating this very version
+            # from the same package: wait for it rather than fail on its operation.
+            ctx.log(
+                f"Version {spec.version}: another run is creating it from the same package; "
+                "waiting for that instead of writing"
+            )
+            replication = _replication(ctx, gallery, spec, None, deadline, twin)
+            return "reused", str(twin.get("id", "")), replication
         ctx.log(f"Version {spec.version}: create accepted; replicating")
         replication = _replication(ctx, gallery, spec, poller, deadline, None)
     version = gallery.version(expand=False) or {}
     return upload, str(version.get("id", "")), replication
+
+
+def _same_version_meanwhile(
+    gallery: gallery_ops.Gallery, spec: PublishSpec, source: Source
+) -> dict[str, Any] | None:
+    """The version as another run is writing it, if it is what this run would write."""
+    existing = gallery.version()
+    if existing is None or not _identical(existing, source):
+        return None
+    return None if gallery_ops.command_changes(existing, spec) else existing
 
 
 def _upload(ctx: TaskContext, source: Source) -> str:
