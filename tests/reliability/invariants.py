@@ -100,9 +100,9 @@ def referenced_blobs(cloud: Cloud, endpoint: str) -> set[str]:
     return found
 
 
-def leaked_blobs(cloud: Cloud, group: str, account: str, container: str) -> list[str]:
-    """Blobs of the container that no version's package or configuration link names (listed
-    with the account key fetched through ARM)."""
+def blob_names(cloud: Cloud, group: str, account: str, container: str) -> tuple[str, list[str]]:
+    """The account's blob endpoint and `container/name` of every blob in the container
+    (listed with the account key fetched through ARM)."""
     account_id = (
         f"{cloud.sandbox.group_id().rsplit('/', 1)[0]}/{group}/providers/"
         f"Microsoft.Storage/storageAccounts/{account}"
@@ -112,8 +112,14 @@ def leaked_blobs(cloud: Cloud, group: str, account: str, container: str) -> list
     service = BlobServiceClient(
         endpoint, credential={"account_name": account, "account_key": keys[0]["value"]}
     )
+    listing = service.get_container_client(container).list_blobs()
+    return str(endpoint), [f"{container}/{b.name}" for b in listing]
+
+
+def leaked_blobs(cloud: Cloud, group: str, account: str, container: str) -> list[str]:
+    """Blobs of the container that no version's package or configuration link names."""
+    endpoint, names = blob_names(cloud, group, account, container)
     referenced = referenced_blobs(cloud, endpoint)
-    names = [f"{container}/{b.name}" for b in service.get_container_client(container).list_blobs()]
     return [f"blob {name} belongs to no version" for name in names if name not in referenced]
 
 
