@@ -23,6 +23,10 @@ from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from pytask.cloud.policy import ClientPolicy
 
+# azure-core retries a dropped connection only for methods it knows to be idempotent (not
+# POST or PATCH); callers name the POSTs and PATCHes that are (`idempotent=True`).
+_ALL_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST", "PATCH"})
+
 
 class ArmClient:
     """Requests against one cloud's Azure Resource Manager, by resource path."""
@@ -61,9 +65,13 @@ class ArmClient:
         *,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
     ) -> HttpResponse:
-        """One request; the response whatever its status (see `request` for errors raised)."""
-        response: HttpResponse = self._run(method, path, api_version, body, headers).http_response
+        """One request; the response whatever its status (see `request` for errors raised).
+        `idempotent`: sending it twice does no more than once, so a POST or PATCH whose
+        connection drops is retried like a PUT."""
+        run = self._run(method, path, api_version, body, headers, idempotent)
+        response: HttpResponse = run.http_response
         return response
 
     def request(
@@ -74,10 +82,14 @@ class ArmClient:
         *,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
     ) -> Any:
         """The JSON body of a successful response (None if empty); ARM errors raise
-        `HttpResponseError` with `.error.code` and `.status_code` (404 -> ResourceNotFound)."""
-        response = self.send(method, path, api_version, body=body, headers=headers)
+        `HttpResponseError` with `.error.code` and `.status_code` (404 -> ResourceNotFound).
+        `idempotent` as for `send`."""
+        response = self.send(
+            method, path, api_version, body=body, headers=headers, idempotent=idempotent
+        )
         _raise_for_status(response)
         return _json_or_none(response)
 
@@ -92,7 +104,7 @@ class ArmClient:
     ) -> LROPoller[Any]:
         """A long-running PUT/PATCH/DELETE/POST, polled as ARM asks (Azure-AsyncOperation,
         Location, Retry-After); `.result()` is the final resource body (None if empty)."""
-        initial = self._run(method, path, api_version, body, headers)
+        initial = self._run(method, path, api_version, body, headers, idempotent=False)
         _raise_for_status(initial.http_response)
         polling = ARMPolling(self._policy.polling_interval)
         return LROPoller(self._client, initial, _deserialize, polling)
@@ -113,6 +125,7 @@ class ArmClient:
         api_version: str,
         body: Any,
         headers: Mapping[str, str] | None,
+        idempotent: bool,
     ) -> PipelineResponse[Any, Any]:
         request = HttpRequest(
             method,
@@ -121,8 +134,9 @@ class ArmClient:
             headers=dict(headers or {}),
             json=body,
         )
+        options: dict[str, Any] = {"retry_on_methods": _ALL_METHODS} if idempotent else {}
         response: PipelineResponse[Any, Any] = self._client.send_request(
-            request, _return_pipeline_response=True
+            request, _return_pipeline_response=True, **options
         )
         return response
 

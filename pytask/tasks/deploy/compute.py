@@ -131,12 +131,18 @@ class Compute:
             self.arm.request("PUT", resource_id, COMPUTE_API, body=body, headers=headers)
             return
         patch = {"properties": {"applicationProfile": profile}}
-        self.arm.request("PATCH", resource_id, COMPUTE_API, body=patch, headers=headers)
+        # Idempotent: the same whole profile; a repeat after an applied first attempt meets
+        # 412 (new etag) and the caller re-reads, finding its change in place.
+        self.arm.request(
+            "PATCH", resource_id, COMPUTE_API, body=patch, headers=headers, idempotent=True
+        )
 
     def manual_upgrade(self, scale_set_id: str, instance_ids: list[str]) -> None:
         """Start upgrading these instances to the latest model (watched via instance views)."""
         body = {"instanceIds": instance_ids}
-        self.arm.request("POST", f"{scale_set_id}/manualupgrade", COMPUTE_API, body=body)
+        # Idempotent: upgrading an instance already on the latest model changes nothing.
+        upgrade = f"{scale_set_id}/manualupgrade"
+        self.arm.request("POST", upgrade, COMPUTE_API, body=body, idempotent=True)
 
 
 def _relative(link: str) -> str:

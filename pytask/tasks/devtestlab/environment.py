@@ -322,7 +322,8 @@ def _tag_group(ctx: TaskContext, lab: Lab, env: dtl.DtlEnvironment, tags: dict[s
     current = lab.get(group, RESOURCES_API) or {}
     merged = {**(current.get("tags") or {}), **tags}
     if merged != (current.get("tags") or {}):  # a reuse of a tagged group writes nothing
-        lab.arm.request("PATCH", group, RESOURCES_API, body={"tags": merged})
+        # Idempotent: the whole merged tag set, the same however often it is sent.
+        lab.arm.request("PATCH", group, RESOURCES_API, body={"tags": merged}, idempotent=True)
 
 
 # --- delete ---------------------------------------------------------------------------------
