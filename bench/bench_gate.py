@@ -5,9 +5,10 @@
 
 Runs the gate live (initial delay 0, an evaluation every BENCH_GATE_INTERVAL seconds, a soak of
 BENCH_GATE_SOAK_MINUTES) on two VMs per scenario: a version with ten times the error rate
-(a clear failure) and a healthy one (passes after two clean evaluations). Prints queries per
-verdict (Log Analytics, metrics, alerts) and the wall time to the decision against the soak
-duration, with their ratio.
+(a clear failure) and a healthy one (passes after two clean evaluations). Reports, through
+bench/record.py, the queries each verdict took (Log Analytics, metrics) against one query per
+check per evaluation (a check with a baseline window queries it too), and the task's wall time
+to the decision against the soak duration (what a fixed-length gate would wait).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from bench.record import Comparison, report
 from tests.conftest import start_sandbox
 from tests.e2e.test_health_gate import (
     CPU_METRIC,
@@ -38,7 +40,7 @@ CHECKS: list[Any] = ["heartbeat", "errorRate", LATENCY_CHECK, CPU_METRIC]
 
 def _scenario(world: GateWorld, label: str, pair: str, **inputs: str) -> None:
     began = time.monotonic()
-    out, report = world.run(
+    out, gate = world.run(
         pair,
         CHECKS,
         intervalSeconds=str(INTERVAL),
@@ -47,18 +49,40 @@ def _scenario(world: GateWorld, label: str, pair: str, **inputs: str) -> None:
     )
     wall = time.monotonic() - began
     soak = SOAK_MINUTES * 60.0
-    verdict = report["verdict"]
-    queries = report["queries"]
+    verdict = gate["verdict"]
+    queries = gate["queries"]
     evaluations = max(1, verdict["intervals"])
-    print(
-        f"{label:<16} verdict {verdict['outcome']:<8} after {evaluations} evaluation(s): "
-        f"{queries['total']} queries ({queries.get('logs', 0)} logs, "
-        f"{queries.get('metrics', 0)} metrics), {queries['total'] / evaluations:.1f}/evaluation, "
-        f"peak {queries['peak']} concurrent"
+    details = {
+        "verdict": verdict["outcome"],
+        "task_result": out.result,
+        "evaluations": evaluations,
+        "interval_s": INTERVAL,
+        "queries": queries,
+    }
+    report(
+        Comparison(
+            benchmark="gate",
+            measure=f"{label}: queries to the verdict ({verdict['outcome']} after "
+            f"{evaluations} evaluation(s), {len(CHECKS)} checks)",
+            ours=float(queries["total"]),
+            baseline=float(len(CHECKS) * evaluations),
+            baseline_label="one query per check per evaluation",
+            unit="queries",
+            details=details,
+        )
     )
-    print(
-        f"{'':<16} decision in {wall:.1f} s (task wall time) vs soak {soak:.0f} s: "
-        f"ratio {wall / soak:.3f}; task result {out.result}"
+    report(
+        Comparison(
+            benchmark="gate",
+            measure=f"{label}: task wall time to the verdict ({verdict['outcome']})",
+            ours=wall,
+            baseline=soak,
+            baseline_label=f"the soak duration ({SOAK_MINUTES} min), a fixed-length gate's wait",
+            unit="s",
+            target="ours < soak (decides early)",
+            met=wall < soak,
+            details=details,
+        )
     )
 
 
