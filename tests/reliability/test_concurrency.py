@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import start_sandbox
-from tests.e2e.test_deploy_world import RG, base_seed, publish_version
+from tests.e2e.test_deploy_world import GALLERY_API, RG, base_seed, publish_version
 from tests.helpers.agent_env import start_pytask
 from tests.helpers.vso import Output
 from tests.reliability import invariants, ledger
@@ -56,11 +56,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     state = tmp_path_factory.mktemp("concurrency") / "state"
     running = start_sandbox(state, seed=yaml.safe_dump(SEED), time_scale=0.01)
     try:
-        world = Cloud(running)
-        for app in ("webapp", "agent"):
-            for version in ("1.0.0", "1.1.0"):
-                publish_version(world.sandbox, world.arm, app, version)
-        yield world
+        yield Cloud(running)
     finally:
         running.stop()
 
@@ -182,6 +178,9 @@ def _deploy_pair(
     sandbox = cloud.sandbox
     target = sandbox.vmss_id(name) if name.startswith("ss-") else sandbox.vm_id(name)
     version = "1.1.0" if index % 2 == 0 else "1.0.0"
+    for app in ("webapp", "agent"):
+        if cloud.get(sandbox.version_id(app, version), GALLERY_API) is None:
+            publish_version(sandbox, cloud.arm, app, version)  # once, when a round needs it
     runs = [
         {"targets": target, "applicationVersionId": sandbox.version_id(app, version)}
         for app in ("webapp", "agent")
