@@ -23,7 +23,13 @@ from pytask.agent.visibility import is_visible
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# At most 18 digits: any whole-number input is far smaller, and int() refuses strings of more
+# than 4300 digits with a ValueError the accessors would not expect.
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+# What a task-specific parser may raise for text it cannot make a value of: ValueError by
+# contract, and what parsing pathological text raises (nesting deeper than the recursion
+# limit in JSON or YAML, numbers beyond float range).
+_NOT_A_VALUE = (ValueError, OverflowError, RecursionError)
 _MAX_QUOTED = 200
 
 
@@ -154,7 +160,7 @@ class Inputs:
             return None
         try:
             return check.parse(text)
-        except ValueError:
+        except _NOT_A_VALUE:
             raise InputErrors([invalid(item, text, check.expected)]) from None
 
     # -- validation of everything at once ------------------------------------------------
@@ -302,6 +308,6 @@ def _whole_number(minimum: int | None) -> str:
 def _parses(check: Check[object], text: str) -> bool:
     try:
         check.parse(text)
-    except ValueError:
+    except _NOT_A_VALUE:
         return False
     return True
