@@ -41,5 +41,16 @@ class ClientPolicy:
             "read_timeout": self.read_timeout,
         }
 
+    def storage_client_kwargs(self) -> dict[str, Any]:
+        """azure-storage-blob ignores retry_backoff_*: its own ExponentialRetry waits 15 s
+        before the first retry of a 503 ServerBusy or a reset. Storage asks for exponential
+        backoff, not for that first pause: start at 2 s (then 4, 6, 10, 18 s, with jitter)."""
+        from azure.storage.blob import ExponentialRetry
+
+        retry = ExponentialRetry(
+            initial_backoff=2, increment_base=2, retry_total=5, random_jitter_range=1
+        )
+        return {**self.client_kwargs(), "retry_policy": retry}
+
     def arm_client_kwargs(self) -> dict[str, Any]:
         return {**self.client_kwargs(), "polling_interval": self.polling_interval}

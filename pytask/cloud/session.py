@@ -127,7 +127,7 @@ class CloudSession:
             strip_slash(account_url),
             credential=self.credential,
             audience=self.endpoints.storage_audience,
-            **self.policy.client_kwargs(),
+            **self.policy.storage_client_kwargs(),
         )
 
     def blob_service_for_account(self, resource_group: str, account: str) -> BlobServiceClient:

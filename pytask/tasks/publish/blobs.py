@@ -92,7 +92,7 @@ class BlobStore:
             audience=self._session.endpoints.storage_audience,
             max_single_put_size=SINGLE_PUT_LIMIT,
             max_block_size=BLOCK_SIZE,
-            **self._session.policy.client_kwargs(),
+            **self._session.policy.storage_client_kwargs(),
         )
 
     def recorded_sha256(self, ref: BlobRef) -> str | None:
