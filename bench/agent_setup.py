@@ -78,6 +78,19 @@ def host_base() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
+def python3_folder(base: dict[str, str]) -> Path:
+    """The folder of the interpreter PATH's `python3` runs (first on PATH, as UsePythonVersion
+    puts a Python's folder): the launcher then finds the same interpreter with no shim."""
+    done = subprocess.run(
+        ["python3", "-c", "import sys; print(sys.executable)"],
+        env=base,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip()).parent
+
+
 def spawn_times(mark: Path) -> list[float]:
     """Epoch seconds of each task spawn the marker recorded."""
     if not mark.exists():

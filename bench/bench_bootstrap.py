@@ -122,11 +122,15 @@ def measure(root: Path) -> int:
         )
     )
     python = agent_setup.launcher_venv_python(tools)
+    folder = agent_setup.python3_folder(base)
+    direct = {**env, "PATH": f"{folder}{os.pathsep}{base.get('PATH', '')}"}
     warm: list[float] = []
     floor: list[float] = []
+    warm_direct: list[float] = []
     for _ in range(WARM_RUNS):
         warm.append(launcher_start(task_dir, env))
         floor.append(floor_start(python, env))
+        warm_direct.append(launcher_start(task_dir, direct))
     report(
         Comparison(
             benchmark="bootstrap",
@@ -142,6 +146,10 @@ def measure(root: Path) -> int:
                 "runs_s": _round(warm),
                 "floor_runs_s": _round(floor),
                 "python3_on_path": shutil.which("python3", path=base.get("PATH")),
+                # The same launcher when `python3` on PATH is the interpreter itself, as on
+                # hosted agents, not a version manager's shim script (pyenv here).
+                "direct_python3_median_s": round(statistics.median(warm_direct), 3),
+                "direct_python3_runs_s": _round(warm_direct),
             },
         )
     )

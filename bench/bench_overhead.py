@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -209,18 +210,25 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
     time_to_first_arm(sandbox, launcher, env)
     python = agent_setup.launcher_venv_python(tools)
     plain = [str(python), "-I", "-c", PLAIN_SCRIPT]
+    # The same run when `python3` on PATH is the interpreter itself (as UsePythonVersion puts
+    # it), not a version manager's shim script: what the launcher's Python probe costs here.
+    folder = agent_setup.python3_folder(agent_setup.host_base())
+    direct = {**env, "PATH": f"{folder}{os.pathsep}{env.get('PATH', '')}"}
     ours_runs: list[dict[str, Any]] = []
     plain_runs: list[dict[str, Any]] = []
-    for _ in range(RUNS):  # interleaved, so load on the machine hits both alike
+    direct_runs: list[dict[str, Any]] = []
+    for _ in range(RUNS):  # interleaved, so load on the machine hits all alike
         ours_runs.append(time_to_first_arm(sandbox, launcher, env))
         plain_runs.append(time_to_first_arm(sandbox, plain, plain_env(sandbox)))
-    paths = {run["first_arm_path"] for run in ours_runs + plain_runs}
+        direct_runs.append(time_to_first_arm(sandbox, launcher, direct))
+    paths = {run["first_arm_path"] for run in ours_runs + plain_runs + direct_runs}
     if len(paths) != 1:
         raise RuntimeError(f"the task and the plain script made different first calls: {paths}")
     ours = statistics.median(run["first_arm"] for run in ours_runs)
     baseline = statistics.median(run["first_arm"] for run in plain_runs)
     spawned = statistics.median(run["python_spawned"] for run in ours_runs)
     discovery = statistics.median(run["first_request"] for run in ours_runs)
+    ours_direct = statistics.median(run["first_arm"] for run in direct_runs)
     imports = import_breakdown(python, TASK_MODULE)
     plain_imports = import_breakdown(python, "azure.mgmt.storage, azure.identity")
     report(
@@ -239,12 +247,20 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
                 "plain_runs_s": [round(run["first_arm"], 3) for run in plain_runs],
                 "launcher_spawns_python_median_s": round(spawned, 3),
                 "first_request_median_s": round(discovery, 3),
+                "python3_on_path": shutil.which("python3", path=env.get("PATH")),
+                "direct_python3_median_s": round(ours_direct, 3),
+                "direct_python3_ratio": round(ours_direct / baseline, 3),
+                "direct_python3_runs_s": [round(run["first_arm"], 3) for run in direct_runs],
                 "task_import": imports,
                 "plain_import": plain_imports,
             },
         )
     )
     print(f"    of which: launcher until Python starts {spawned:.3f} s (median)")
+    print(
+        f"    with python3 first on PATH (no shim): {ours_direct:.3f} s, "
+        f"ratio {ours_direct / baseline:.3f}"
+    )
     print(f"    import {TASK_MODULE}: {imports['total_ms']} ms")
     print(f"      ours:        {_top(imports['ours_top_ms'])}")
     print(f"      third-party: {_top(imports['third_party_top_ms'])}")
