@@ -120,9 +120,7 @@ def _checks(ctx: TaskContext) -> list[CheckSpec]:
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise TaskError(
-            f"{origin}: check names must be unique; repeated: {', '.join(duplicates)}."
-        )
+        raise TaskError(f"{origin}: check names must be unique; repeated: {', '.join(duplicates)}.")
     if not specs:
         raise TaskError("No checks: set 'checks' (e.g. [heartbeat, errorRate]) or 'checksFile'.")
     return specs
