@@ -4,16 +4,18 @@ as the agent runs it, against one sandbox for the module, and must end `Failed` 
 
 "Written nothing": the sandbox's request log holds no request whose method is other than
 GET, HEAD or OPTIONS, token endpoints excepted (Entra's /oauth2/v2.0/token, managed identity,
-the DevOps OIDC token: asking for a token changes nothing in the cloud). Blob requests go to
-Azurite and are not in that log, so the module also checks the storage container is still
-empty at the end. Cases run several at a time (threads around subprocesses); the write count
-is checked for the whole module, since requests cannot be told apart by case.
+the DevOps OIDC token: asking for a token changes nothing in the cloud). Blob Storage requests
+are logged apart (STATE/blob-requests.jsonl) and counted the same way (so a user delegation
+key's POST counts too: a bad input must not get that far either). Cases run several at
+a time (threads around subprocesses); the write count is checked for the whole run, since
+requests cannot be told apart by case.
 
 Quick slice (make test): every QUICK_STRIDE-th case plus the first of each task; soak: all.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +25,6 @@ from typing import Any
 import pytest
 import yaml
 
-from pytask.cloud import CloudSession
-from pytask.localrun import read_connection_file
-from pytask.tasks.publish.blobs import BlobStore
 from tests.conftest import RunningSandbox, start_sandbox
 from tests.helpers.agent_env import run_pytask
 from tests.reliability import ledger
@@ -124,14 +123,14 @@ def test_every_bad_input_fails_with_one_clear_error_and_no_write(
 ) -> None:
     cases = selected()
     started = time.monotonic()
-    before = len(cloud.requests_log())
+    before, blobs_before = len(cloud.requests_log()), len(blob_log(cloud))
     with ThreadPoolExecutor(PARALLEL) as pool:
         results = list(
             pool.map(lambda ic: run_case(cloud, ic[1], tmp_path / f"c{ic[0]}"), enumerate(cases))
         )
     requests = cloud.requests_log()[before:]
     writes = [f"{r['method']} {r['path']}" for r in requests if is_write(r)]
-    blobs = _blobs(cloud)
+    blobs = [f"{r['method']} {r['path']}" for r in blob_log(cloud)[blobs_before:] if is_write(r)]
     failed = {case.id: found for case, found in zip(cases, results, strict=True) if found}
     ledger.record(
         "bad_input",
@@ -148,19 +147,11 @@ def test_every_bad_input_fails_with_one_clear_error_and_no_write(
     assert writes == [] and blobs == [], f"writes during bad-input runs: {writes} {blobs}"
 
 
-def _blobs(cloud: RunningSandbox) -> list[str]:
-    """The blobs in the packages container, read with the connection's Entra identity."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in cloud.env.items():
-            patch.setenv(name, value)
-        connection = read_connection_file(cloud.ready_file, None).connection
-        store = BlobStore(CloudSession.from_connection(connection), _account_url(cloud))
-        container = store.service.get_container_client("packages")
-        return [blob.name for blob in container.list_blobs()]
-
-
-def _account_url(cloud: RunningSandbox) -> str:
-    return f"{str(cloud['blob_url']).rstrip('/')}/badpkgs"
+def blob_log(cloud: RunningSandbox) -> list[dict[str, Any]]:
+    """STATE/blob-requests.jsonl: every Blob Storage request Azurite answered."""
+    path = cloud.state_dir / "blob-requests.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def test_the_corpus_is_large_and_covers_every_task() -> None:
@@ -172,8 +163,6 @@ def test_the_corpus_is_large_and_covers_every_task() -> None:
 
 
 def _input_names(task: str) -> set[str]:
-    import json
-
     from tests.helpers.agent_env import REPO
 
     definition = json.loads((REPO / "tasks" / task / "task.json").read_text())
