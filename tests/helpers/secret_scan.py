@@ -44,6 +44,7 @@ EXCLUDED_NAMES = {
 }
 EXCLUDED_SUFFIXES = {
     ".ready.json": "a sandbox ready-file: the service connection (credentials) given to tests",
+    ".seed.yml": "a world a test seeds the sandbox with: the credentials (PATs) it gives users",
     ".pem": "certificate and key files the sandbox (TLS) or tests created",
     ".key": "key files the tests created",
     ".pfx": "certificate files the tests created",
