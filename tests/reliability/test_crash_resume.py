@@ -388,13 +388,24 @@ def targets_snapshot(cloud: Cloud) -> dict[str, Any]:
         if "virtualMachineProfile" in props:
             listing = cloud.arm.get(f"{target}/virtualMachines?$expand=instanceView")["value"]
             machines = {
-                i["instanceId"]: invariants.reported_apps(i["properties"].get("instanceView") or {})
+                i["instanceId"]: _installed(i["properties"].get("instanceView") or {})
                 for i in listing
             }
         else:
-            machines = {"vm": invariants.reported_apps(cloud.arm.get(f"{target}/instanceView"))}
+            machines = {"vm": _installed(cloud.arm.get(f"{target}/instanceView"))}
         snapshot[target.rsplit("/", 1)[-1]] = {"entries": entries, "machines": machines}
     return snapshot
+
+
+def _installed(view: Mapping[str, Any]) -> dict[str, tuple[str, bool]] | None:
+    """application -> (version, succeeded): the verb in the result ("Install SUCCESS",
+    "Update SUCCESS") tells the machine's history, which differs between runs by design."""
+    reported = invariants.reported_apps(view)
+    if reported is None:
+        return None
+    return {
+        app: (version, "SUCCESS" in result.upper()) for app, (version, result) in reported.items()
+    }
 
 
 def deploy_checks(cloud: Cloud, label: str) -> list[str]:
