@@ -26,14 +26,17 @@ WHEELHOUSE_ROOT = REPO / "build" / "bench-wheelhouse"
 
 
 def stage(stage_dir: Path) -> Path:
-    """Stage the extension (tools/build.py stage); returns its tasks/ folder."""
-    subprocess.run(
-        [sys.executable, str(REPO / "tools" / "build.py"), "stage", "--stage-dir", str(stage_dir)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return stage_dir / "tasks"
+    """Stage the extension (tools/build.py stage); returns its tasks/ folder. Tried twice:
+    the wheel build fetches its build dependencies from the package index, which can blip."""
+    command = [sys.executable, str(REPO / "tools" / "build.py"), "stage"]
+    for attempt in (1, 2):
+        done = subprocess.run(
+            [*command, "--stage-dir", str(stage_dir)], capture_output=True, text=True, timeout=600
+        )
+        if done.returncode == 0:
+            return stage_dir / "tasks"
+        print(f"staging failed (attempt {attempt}): {done.stderr.strip()[-1500:]}")
+    raise RuntimeError("tools/build.py stage failed twice; see its output above")
 
 
 def wheelhouse() -> Path:
