@@ -196,6 +196,15 @@ def _secret_registry(tmp_path_factory: pytest.TempPathFactory) -> None:
 _SCAN_FAILED = pytest.StashKey[str]()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Quick reliability figures are per session; the soak's committed ones (bench/) are
+    # replaced part by part as the soak records them.
+    from tests.reliability import ledger
+
+    if not ledger.soak() and not hasattr(session.config, "workerinput"):
+        ledger.results_path().unlink(missing_ok=True)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Scan every log and report of the session for known secrets (once: on the xdist
     controller, whose base temp holds the workers' ones)."""
@@ -218,6 +227,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The reliability figures (here, not in tests/reliability/: an xdist controller loads
+    only this conftest), then the secret scan's hits if there were any."""
+    from tests.reliability import ledger
+
+    table = ledger.table()
+    if table:
+        terminalreporter.write_sep("=", "reliability")
+        terminalreporter.write_line(table)
     message = terminalreporter.config.stash.get(_SCAN_FAILED, None)
     if message:
         terminalreporter.write_sep("=", "SECRETS IN LOGS", red=True, bold=True)
