@@ -33,9 +33,9 @@ calls, are not counted, and each faulted request is followed by at most one coun
 Both counts include the blob reads the sandbox makes as Azure itself (GalleryRP reading the
 package, each VM downloading it), which are faulted and retried like any other blob request.
 
-Time: the storage SDK waits 15 s (+-3) before its first retry (its ExponentialRetry default;
-the tasks' ClientPolicy backoff does not reach it), so each blob fault on a task's request
-adds about 15 s to a run; ARM faults cost about 1 s each (Retry-After) or nothing (500, reset).
+Time: a blob fault on a task's request costs about 2 s (ClientPolicy.storage_client_kwargs:
+the storage SDK's own default would wait 15 s before its first retry); ARM faults cost about
+1 s each (Retry-After) or nothing (500, reset).
 
 Quick (make test): the healthy version only (Publish, dev, test, prod), reference and two
 faulted runs side by side. Soak: both versions (the second stopped by its gate and rolled
