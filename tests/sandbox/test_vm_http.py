@@ -139,6 +139,39 @@ def test_stale_etag_on_vm_update_is_412(world: World) -> None:
     assert compute.virtual_machines.get(RG, "vm-b").tags == {"a": "1"}
 
 
+def test_tags_are_replaced_by_patch_kept_by_put_and_limited_like_arm(world: World) -> None:
+    """A PATCH's `tags` replaces the whole set (Azure's update models; merging is the
+    Microsoft.Resources/tags API's job); a PUT keeps what it sends; ARM's limits apply."""
+    sandbox, arm, _, _ = world
+    vm, vmss = sandbox.vm_id("vm-b"), sandbox.vmss_id("ss-pages")
+    arm.patch(vm, {"tags": {"owner": "me", "cost": "1"}})
+    arm.patch(vm, {"tags": {"owner": "you"}})
+    assert arm.get(vm)["tags"] == {"owner": "you"}
+    profile = arm.get(vm)["properties"].get("applicationProfile") or {}
+    arm.patch(vm, {"properties": {"applicationProfile": profile}})
+    assert arm.get(vm)["tags"] == {"owner": "you"}
+    model = arm.get(vmss)
+    model["tags"] = {"a": "1", "b": "2"}
+    arm.put(vmss, model)
+    assert arm.settle(vmss)["tags"] == {"a": "1", "b": "2"}
+    arm.patch(vmss, {"tags": {}})
+    assert not arm.settle(vmss).get("tags")
+
+    def refused(tags: dict[str, str]) -> str:
+        with pytest.raises(HttpResponseError) as error:
+            arm.patch(vm, {"tags": tags})
+        assert error.value.status_code == 400
+        return str(error.value.error.code)
+
+    assert refused({"a/b": "1"}) == "InvalidTagNameCharacters"
+    assert refused({"n" * 513: "1"}) == "InvalidTagNameLength"
+    assert refused({"a": "v" * 257}) == "InvalidTagValueLength"
+    assert refused({f"t{i}": "1" for i in range(51)}) == "InvalidTagsCount"
+    arm.patch(vm, {"tags": {"n" * 512: "v" * 256, **{f"t{i}": "1" for i in range(49)}}})
+    assert len(arm.get(vm)["tags"]) == 50
+    arm.patch(vm, {"tags": {}})
+
+
 def test_requests_are_validated_like_computerp(world: World) -> None:
     sandbox, arm, _, versions = world
     vm = arm.get(sandbox.vm_id("vm-b"))

@@ -370,9 +370,14 @@ def merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, A
 
 
 def patched_body(existing: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """The full model a PATCH amounts to (existing public model, merged with the patch)."""
+    """The full model a PATCH amounts to (existing public model, merged with the patch).
+
+    `tags` is replaced whole, not merged, as in Azure: a PATCH with `{"tags": {}}` removes
+    every tag (merging is what the separate Microsoft.Resources/tags API offers)."""
     base = copy.deepcopy(public(existing))
     base.pop("etag", None)
+    if "tags" in patch:
+        base.pop("tags", None)
     # The update models have no location: a PATCH cannot move a resource.
     return merge_patch(base, {k: v for k, v in patch.items() if k != "location"})
 

@@ -80,12 +80,45 @@ def check_location(body: Mapping[str, Any], existing: Mapping[str, Any] | None) 
     return location
 
 
+# ARM's tag limits (Azure Resource Manager, "Use tags": 50 per resource, names up to 512
+# characters without <, >, %, &, \, ?, / or control characters, values up to 256).
+MAX_TAGS = 50
+_RESERVED_TAG_CHARACTERS = re.compile(r"[<>%&\\?/\x00-\x1f]")
+
+
 def check_tags(body: Mapping[str, Any]) -> None:
     tags = body.get("tags")
     if tags is None:
         return
     if not isinstance(tags, Mapping) or not all(isinstance(v, str) for v in tags.values()):
         raise invalid("Tags must be an object of string values.", "tags")
+    reserved = [name for name in tags if _RESERVED_TAG_CHARACTERS.search(name)]
+    if reserved:
+        raise ArmError(
+            400,
+            "InvalidTagNameCharacters",
+            f"The tag names '{','.join(reserved)}' have reserved characters "
+            "'<,>,%,&,\\,?,/' or control characters.",
+        )
+    for name, value in tags.items():
+        if len(name) > 512:
+            raise ArmError(
+                400,
+                "InvalidTagNameLength",
+                f"The tag name '{name[:40]}...' exceeded the maximum length of 512 characters.",
+            )
+        if len(value) > 256:
+            raise ArmError(
+                400,
+                "InvalidTagValueLength",
+                f"The value of tag '{name}' exceeded the maximum length of 256 characters.",
+            )
+    if len(tags) > MAX_TAGS:
+        raise ArmError(
+            400,
+            "InvalidTagsCount",
+            f"The resource has {len(tags)} tags; at most {MAX_TAGS} are allowed.",
+        )
 
 
 def os_type(storage_profile: Mapping[str, Any], os_profile: Mapping[str, Any] | None) -> str:
