@@ -185,6 +185,32 @@ def _minimal_base() -> dict[str, str]:
     return env
 
 
+def pytask_run_command(
+    task: str,
+    connection: Path | None,
+    inputs: Mapping[str, str] | None,
+    variables: Mapping[str, str] | None,
+    work: Path | None,
+    sources: Path | None,
+    auth: str | None = None,
+) -> list[str]:
+    """The `pytask run` command line for a task, its inputs and variables."""
+    args = [sys.executable, "-m", "pytask", "run", task]
+    if connection is not None:
+        args += ["--connection", str(connection)]
+    if auth:
+        args += ["--auth", auth]
+    if work is not None:
+        args += ["--work-dir", str(work)]
+    if sources is not None:
+        args += ["--sources-dir", str(sources)]
+    for name, value in (inputs or {}).items():
+        args += ["--input", f"{name}={value}"]
+    for name, value in (variables or {}).items():
+        args += ["--variable", f"{name}={value}"]
+    return args
+
+
 def run_pytask(
     task: str,
     *,
@@ -199,19 +225,7 @@ def run_pytask(
 ) -> tuple[int, Output, str]:
     """`pytask run TASK ...` as a developer would type it (a sandbox ready-file as
     `connection`); returns the exit code, the parsed ##vso output and stderr."""
-    args = [sys.executable, "-m", "pytask", "run", task]
-    if connection is not None:
-        args += ["--connection", str(connection)]
-    if auth:
-        args += ["--auth", auth]
-    if work is not None:
-        args += ["--work-dir", str(work)]
-    if sources is not None:
-        args += ["--sources-dir", str(sources)]
-    for name, value in (inputs or {}).items():
-        args += ["--input", f"{name}={value}"]
-    for name, value in (variables or {}).items():
-        args += ["--variable", f"{name}={value}"]
+    args = pytask_run_command(task, connection, inputs, variables, work, sources, auth)
     base = dict(env) if env is not None else {**os.environ, "PYTHONPATH": str(REPO)}
     return run_subprocess([*args, *extra], base, cwd=sources)
 
@@ -279,17 +293,7 @@ def start_pytask(
 ) -> StartedTask:
     """`run_pytask` without waiting: the same command line, started in a new session so that
     `kill()` can SIGKILL it at any moment."""
-    args = [sys.executable, "-m", "pytask", "run", task]
-    if connection is not None:
-        args += ["--connection", str(connection)]
-    if work is not None:
-        args += ["--work-dir", str(work)]
-    if sources is not None:
-        args += ["--sources-dir", str(sources)]
-    for name, value in (inputs or {}).items():
-        args += ["--input", f"{name}={value}"]
-    for name, value in (variables or {}).items():
-        args += ["--variable", f"{name}={value}"]
+    args = pytask_run_command(task, connection, inputs, variables, work, sources)
     process = subprocess.Popen(
         args,
         env={**os.environ, "PYTHONPATH": str(REPO)},
