@@ -16,7 +16,7 @@ from azure.core.exceptions import AzureError
 
 from pytask.agent import TaskContext, TaskError, run_task
 from pytask.cloud import CloudSession
-from pytask.tasks.deploy import report
+from pytask.tasks.deploy import report, trail
 from pytask.tasks.deploy.compute import GALLERY_API, Compute
 from pytask.tasks.deploy.profile import Entry, find_entry, new_entry
 from pytask.tasks.deploy.rollout import (
@@ -57,7 +57,7 @@ def body(ctx: TaskContext) -> None:
         with ctx.group("Targets and version"):
             version, targets, state = _resolve(ctx, compute, spec, subscription)
         _start(ctx, state)
-        plan = _plan(spec, version, state)
+        plan = _plan(ctx, spec, version, state)
         rollout = _rollout(ctx, compute, spec, plan, targets, deadline)
         _run(rollout, targets)
         rollback: list[InstanceResult] | None = None
@@ -123,9 +123,33 @@ def _resolve(
             version.application_id, deployment_id, dict(spec.rollback_state.previous)
         )
     else:
-        previous = {t.id: find_entry(t.profile, version.application_id) for t in targets}
+        previous = {t.id: _previous(ctx, t, version) for t in targets}
         state = RollbackState(version.application_id, deployment_id, previous)
     return version, targets, state
+
+
+def _previous(ctx: TaskContext, target: Target, version: AppVersion) -> Entry | None:
+    """The target's entry before this pipeline run changed it: as it runs now, unless an
+    interrupted earlier attempt of this run already wrote it (its trail tag says what was
+    there before)."""
+    current = find_entry(target.profile, version.application_id)
+    run = trail.run_identity(ctx.variables)
+    left = trail.left_by(
+        target.model.get("tags"), version.application_id, run, version.version, current
+    )
+    if left is None:
+        return current
+    tag = trail.tag_name(version.application_id)
+    ctx.log(
+        f"{target.name}: {_label(current)} was written by an earlier attempt of this pipeline "
+        f"run; its previous state was {_label(left.was)} (tag {tag})."
+    )
+    if left.partial:
+        ctx.warning(
+            f"{target.name}: the tag recording its previous entry could not hold its "
+            "configurationReference or tags; rollbackState has its version and settings only."
+        )
+    return left.was
 
 
 def _application_only(compute: Compute, application_id: str) -> AppVersion:
@@ -156,7 +180,23 @@ def _start(ctx: TaskContext, state: RollbackState) -> None:
     ctx.log(f"Deployment {state.deployment_id} started at {started}.")
 
 
-def _plan(spec: DeploySpec, version: AppVersion, state: RollbackState) -> Plan:
+def _plan(ctx: TaskContext, spec: DeploySpec, version: AppVersion, state: RollbackState) -> Plan:
+    if spec.action == "rollback":
+        return _back_plan(version, state)
+    run = trail.run_identity(ctx.variables)
+    previous = {k.lower(): v for k, v in state.previous.items()}
+
+    def retag(target: Target, tags: dict[str, str]) -> dict[str, str] | None:
+        """Record, with the write, what the target ran before this run (see trail.py)."""
+        left = trail.Trail(run, version.version, previous.get(target.id.lower()))
+        tagged = trail.with_trail(tags, version.application_id, left)
+        if tagged is None:
+            ctx.warning(
+                f"{target.name}: no room to tag what it ran before (50 tags at most); "
+                "if this run is interrupted, a re-run cannot name its previous state."
+            )
+        return tagged
+
     if spec.action == "deploy":
         assert version.version_id is not None
         entry = new_entry(
@@ -167,15 +207,19 @@ def _plan(spec: DeploySpec, version: AppVersion, state: RollbackState) -> Plan:
             automatic_upgrade=spec.automatic_upgrade,
             tags=spec.tags,
         )
-        return Plan(version.application_id, version.application, lambda _target: entry)
-    if spec.action == "rollback":
-        previous = {k.lower(): v for k, v in state.previous.items()}
-        return Plan(
-            version.application_id,
-            version.application,
-            lambda target: previous.get(target.id.lower()),
-        )
-    return Plan(version.application_id, version.application, lambda _target: None)
+        return Plan(version.application_id, version.application, lambda _target: entry, retag)
+    return Plan(version.application_id, version.application, lambda _target: None, retag)
+
+
+def _back_plan(version: AppVersion, state: RollbackState) -> Plan:
+    """Each target back to its recorded entry, its trail tag removed in the same write."""
+    previous = {k.lower(): v for k, v in state.previous.items()}
+    return Plan(
+        version.application_id,
+        version.application,
+        lambda target: previous.get(target.id.lower()),
+        lambda _target, tags: trail.without_trail(tags, version.application_id),
+    )
 
 
 def _rollout(
@@ -234,8 +278,7 @@ def _roll_back(
     """Put every touched target back to its recorded entry, all at once; the results."""
     if not failed.touched:
         return []
-    previous = {k.lower(): v for k, v in state.previous.items()}
-    plan = Plan(version.application_id, version.application, lambda t: previous.get(t.id.lower()))
+    plan = _back_plan(version, state)
     fresh = [load_target(compute, t.id) for t in failed.touched]
     with ctx.group("Rollback"):
         ctx.log(f"Rolling back {', '.join(t.name for t in fresh)} to the recorded state.")

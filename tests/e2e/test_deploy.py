@@ -352,7 +352,9 @@ def test_concurrent_modification_is_detected_and_not_overwritten(
     assert result(out) == "Succeeded", out.text[-3000:]
     assert "412 Precondition Failed" in out.text
     model = arm.get(target)
-    assert model["tags"] == {"owner": "colleague"}
+    # The colleague's tag is kept; the task's own tag (what the scale set ran before) is added.
+    assert model["tags"]["owner"] == "colleague"
+    assert set(model["tags"]) == {"owner", "vmapp.previous.releases.webapp"}
     assert gallery_apps(arm, target)[0]["packageReferenceId"].endswith("/webapp/versions/1.0.0")
 
 

@@ -26,6 +26,8 @@ MAX_CONFLICT_RETRIES = 5
 Profile = dict[str, Any]
 # Turns the current application profile into the wanted one (None: nothing to change).
 Mutation = Callable[[Profile], "Profile | None"]
+# The resource's tags to send with a profile change (None: leave them as they are).
+Retag = Callable[[dict[str, str]], "dict[str, str] | None"]
 
 
 @dataclass
@@ -96,12 +98,18 @@ class Compute:
 
     # --- writes ------------------------------------------------------------------------
     def update_profile(
-        self, resource_id: str, mutate: Mutation, known: dict[str, Any] | None = None
+        self,
+        resource_id: str,
+        mutate: Mutation,
+        known: dict[str, Any] | None = None,
+        retag: Retag | None = None,
     ) -> Write | None:
         """Apply `mutate` to the target's application profile with If-Match; on 412 read
         again and retry. None when the profile is already as wanted (nothing sent).
 
-        `known`: the model as read earlier (saves a read; its etag still guards the write)."""
+        `known`: the model as read earlier (saves a read; its etag still guards the write).
+        `retag`: the tags to set in the same request, from the tags as read (the whole set is
+        sent: an update's `tags` replaces them all, and If-Match keeps others' changes)."""
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
             model = known if attempt == 0 and known is not None else self.get(resource_id)
             if model is None:
@@ -111,8 +119,10 @@ class Compute:
             if after is None:
                 return None
             etag = str(model.get("etag", ""))
+            tags = dict(model.get("tags") or {})
+            new_tags = retag(dict(tags)) if retag is not None else None
             try:
-                self._send(resource_id, model, after, etag)
+                self._send(resource_id, model, after, etag, None if new_tags == tags else new_tags)
             except HttpResponseError as exc:
                 if exc.status_code == 412 and attempt < MAX_CONFLICT_RETRIES:
                     continue
@@ -120,7 +130,14 @@ class Compute:
             return Write(before, after, attempt)
         raise AssertionError("unreachable")
 
-    def _send(self, resource_id: str, model: dict[str, Any], profile: Profile, etag: str) -> None:
+    def _send(
+        self,
+        resource_id: str,
+        model: dict[str, Any],
+        profile: Profile,
+        etag: str,
+        tags: dict[str, str] | None,
+    ) -> None:
         headers = {"If-Match": etag} if etag else {}
         if is_scale_set(resource_id):
             # The scale-set update (PATCH) model of older SDKs has no applicationProfile:
@@ -128,9 +145,13 @@ class Compute:
             body = copy.deepcopy(model)
             body.pop("etag", None)
             body["properties"]["virtualMachineProfile"]["applicationProfile"] = profile
+            if tags is not None:
+                body["tags"] = tags
             self.arm.request("PUT", resource_id, COMPUTE_API, body=body, headers=headers)
             return
-        patch = {"properties": {"applicationProfile": profile}}
+        patch: dict[str, Any] = {"properties": {"applicationProfile": profile}}
+        if tags is not None:
+            patch["tags"] = tags
         # Idempotent: the same whole profile; a repeat after an applied first attempt meets
         # 412 (new etag) and the caller re-reads, finding its change in place.
         self.arm.request(

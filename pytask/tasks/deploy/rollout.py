@@ -40,6 +40,8 @@ class Plan:
     application_id: str
     application: str  # the name instance views report
     wanted: Callable[[Target], Entry | None]
+    # The target's tags to write with its entry (from the tags as read; None: leave them).
+    retag: Callable[[Target, dict[str, str]], dict[str, str] | None] | None = None
 
 
 @dataclass
@@ -131,7 +133,13 @@ class Rollout:
         return mutate
 
     def _write(self, target: Target) -> Write | None:
-        write = self.compute.update_profile(target.id, self._mutation(target), target.model)
+        retag = self.plan.retag
+        write = self.compute.update_profile(
+            target.id,
+            self._mutation(target),
+            target.model,
+            None if retag is None else (lambda tags: retag(target, tags)),
+        )
         if write is not None:
             self.writes += 1
             self.conflicts += write.conflicts
