@@ -3,8 +3,10 @@ SIGKILLed after the k-th request the sandbox logged for it (k random, inside the
 from its last read before the first write to its last request, as an uninterrupted run of the
 same task measured them), then run again with the same inputs. The re-run must succeed, leave
 the final state an uninterrupted run leaves, and keep the invariants (tests/reliability/
-invariants.py). DeployVmApp also goes back with `action: rollback` from the rollbackState the
-killed run output before its first write.
+invariants.py). DeployVmApp also goes back with `action: rollback`, from the rollbackState the
+killed run output before its first write, and from the one its re-run output (which must still
+name what the targets ran before the killed attempt: each round is one pipeline run, its
+attempts share Build.BuildId). DevTestLabEnv covers environments and lab VMs (`kind: vm`).
 
 `ledger.scale(2, 50)` kills per task. RELIABILITY_SEED fixes the random kill points.
 """
@@ -97,6 +99,7 @@ def run_task(
     logs: Path,
     kill_after: int | None = None,
     sources: Path | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> Run:
     """Run the task to its end, or SIGKILL it once `kill_after` requests were logged."""
     before = len(running.requests_log())
@@ -106,7 +109,7 @@ def run_task(
         task,
         connection=running.ready_file,
         inputs=inputs,
-        variables=VARIABLES,
+        variables={**VARIABLES, **(variables or {})},
         sources=sources,
         work=logs / "work",
     )
@@ -146,6 +149,7 @@ class Tally:
     reruns: int = 0
     reruns_succeeded: int = 0
     rollbacks: int = 0  # DeployVmApp: re-runs that went back with the killed run's state
+    rerun_rollbacks: int = 0  # DeployVmApp: rollbacks from the re-run's state after a re-run
     invariant_violations: list[str] = field(default_factory=list)
     final_state_mismatches: list[str] = field(default_factory=list)
 
@@ -156,6 +160,7 @@ class Tally:
             "reruns": self.reruns,
             "reruns_succeeded": self.reruns_succeeded,
             "rollbacks": self.rollbacks,
+            "rerun_rollbacks": self.rerun_rollbacks,
             "invariant_violations": len(self.invariant_violations),
             "final_state_mismatches": len(self.final_state_mismatches),
         }
@@ -412,10 +417,19 @@ def deploy_checks(cloud: Cloud, label: str) -> list[str]:
     return [f"{label}: {v}" for v in invariants.half_applied(cloud, deploy_targets(cloud))]
 
 
+def pipeline_run(index: int) -> dict[str, str]:
+    """Round `index` is one pipeline run: its killed attempt, re-run and rollback share it."""
+    return {"Build.BuildId": str(1000 + index), "System.StageAttempt": "1"}
+
+
 @pytest.mark.timeout(3600)
 def test_deploy_resumes_or_rolls_back_after_a_kill(
     world: World, rng: random.Random, tmp_path: Path
 ) -> None:
+    """Each round kills a deploy to the other version, then: odd rounds roll back from the
+    killed run's rollbackState; even rounds re-run it, and every other even round then rolls
+    back from the RE-RUN's rollbackState (the original state, not the half-applied one the
+    re-run found); the rest keep the new version."""
     cloud, tally = world.cloud, Tally()
     reference = run_task(
         cloud.running, "DeployVmApp", deploy_inputs(cloud, "1.0.0"), tmp_path / "ref"
@@ -428,10 +442,12 @@ def test_deploy_resumes_or_rolls_back_after_a_kill(
         version = "1.1.0" if current == "1.0.0" else "1.0.0"
         before = targets_snapshot(cloud)
         k = kill_point(rng, reference)
-        logs = tmp_path / f"kill-{index}"
+        logs, attempt = tmp_path / f"kill-{index}", pipeline_run(index)
         inputs = deploy_inputs(cloud, version)
         label = f"deploy {version} killed after request {k}"
-        crashed = run_task(cloud.running, "DeployVmApp", inputs, logs / "killed", kill_after=k)
+        crashed = run_task(
+            cloud.running, "DeployVmApp", inputs, logs / "killed", k, variables=attempt
+        )
         tally.kills += crashed.killed
         tally.finished_first += not crashed.killed
         state = crashed.out.outputs.get("rollbackState")
@@ -439,11 +455,12 @@ def test_deploy_resumes_or_rolls_back_after_a_kill(
             # Back to where the killed run started, from the state it output first.
             label += ", rolled back"
             tally.rollbacks += 1
-            back = {"action": "rollback", "rollbackState": state}
-            again = run_task(cloud.running, "DeployVmApp", back, logs / "rollback")
+            again = roll_back(cloud, state, logs / "rollback", attempt)
             wanted = before
         else:
-            again = run_task(cloud.running, "DeployVmApp", inputs, logs / "rerun")
+            again = run_task(
+                cloud.running, "DeployVmApp", inputs, logs / "rerun", variables=attempt
+            )
             wanted = on.get(version)
             current = version
         if not rerun_ok(tally, again):
@@ -453,9 +470,26 @@ def test_deploy_resumes_or_rolls_back_after_a_kill(
         if wanted is not None:
             compare(tally, label, wanted, got)
         tally.invariant_violations += deploy_checks(cloud, label)
+        rerun_state = again.out.outputs.get("rollbackState")
+        if index % 4 == 0 and rerun_state and current == version:
+            # The re-run found some targets already on `version`; its state must still name
+            # what they ran before the killed attempt.
+            label += ", re-run, rolled back from the re-run's state"
+            tally.rerun_rollbacks += 1
+            back = roll_back(cloud, rerun_state, logs / "rerun-rollback", attempt)
+            if back.out.result not in ("Succeeded", "SucceededWithIssues"):
+                tally.invariant_violations.append(f"{label}: {back.out.errors}")
+            compare(tally, label, before, targets_snapshot(cloud))
+            tally.invariant_violations += deploy_checks(cloud, label)
+            current = "1.1.0" if version == "1.0.0" else "1.0.0"
     record("DeployVmApp", tally)
     assert not tally.invariant_violations and not tally.final_state_mismatches, report(tally)
     assert tally.reruns_succeeded == tally.reruns == KILLS
+
+
+def roll_back(cloud: Cloud, state: str, logs: Path, attempt: Mapping[str, str]) -> Run:
+    back = {"action": "rollback", "rollbackState": state}
+    return run_task(cloud.running, "DeployVmApp", back, logs, variables=attempt)
 
 
 # --- DevTestLabEnv -----------------------------------------------------------------------------
@@ -545,6 +579,86 @@ def test_lab_environment_create_and_delete_resume_after_a_kill(
             for v in invariants.lab_leftovers(cloud, lab_id(cloud), name)
         ]
     record(task, tally)
+    assert not tally.invariant_violations and not tally.final_state_mismatches, report(tally)
+    assert tally.reruns_succeeded == tally.reruns == 2 * ((KILLS + 1) // 2)
+
+
+def vm_inputs(name: str, action: str = "create") -> dict[str, str]:
+    """Two lab VMs (`name`-1, `name`-2) from a gallery image, or their delete."""
+    common = {"lab": LAB, "labResourceGroup": LAB_RG, "action": action, "kind": "vm"}
+    if action == "delete":
+        return {**common, "name": name}
+    return {
+        **common,
+        "name": name,
+        "vmCount": "2",
+        "image": "Canonical:ubuntu-24_04-lts:server",
+        "size": "Standard_B2s",
+        "userName": "azureuser",
+        "password": "Pa55-w0rd!x",
+        "expiresInHours": "4",
+    }
+
+
+def lab_vm_names(name: str) -> list[str]:
+    return [f"{name}-1", f"{name}-2"]
+
+
+def lab_vms_snapshot(cloud: Cloud, name: str) -> list[dict[str, Any]]:
+    """The lab VMs of this name and their compute VMs, less what a name or a run's moment
+    changes (names, ids, expiry and creation stamps)."""
+    listing = cloud.arm.get(f"{lab_id(cloud)}/virtualMachines", invariants.DTL_API)
+    found = []
+    for vm in sorted(listing.get("value") or [], key=lambda v: str(v["name"])):
+        if str(vm["name"]).lower() not in lab_vm_names(name):
+            continue
+        props = vm["properties"]
+        compute = cloud.get(str(props.get("computeId") or "")) if props.get("computeId") else None
+        found.append(
+            {
+                "name": str(vm["name"]).replace(name, "{name}"),
+                "state": props.get("provisioningState"),
+                "size": props.get("size"),
+                "tags": {k: v for k, v in (vm.get("tags") or {}).items() if k not in TIME_TAGS},
+                "compute": None if compute is None else compute["properties"]["provisioningState"],
+            }
+        )
+    return found
+
+
+@pytest.mark.timeout(3600)
+def test_lab_vm_create_and_delete_resume_after_a_kill(
+    world: World, rng: random.Random, tmp_path: Path
+) -> None:
+    """Lab VMs (`kind: vm`): a create killed mid-way and re-run ends with the VMs an
+    uninterrupted create makes (reused, not doubled); a delete killed mid-way and re-run
+    leaves no lab VM and no compute VM of those names."""
+    cloud, tally = world.cloud, Tally()
+    task = "DevTestLabEnv"
+    reference = run_task(cloud.running, task, vm_inputs("ref"), tmp_path / "ref")
+    assert reference.out.result == "Succeeded", reference.out.errors
+    wanted = lab_vms_snapshot(cloud, "ref")
+    assert [v["compute"] for v in wanted] == ["Succeeded", "Succeeded"], wanted
+    deleted = run_task(cloud.running, task, vm_inputs("ref", "delete"), tmp_path / "ref-del")
+    assert deleted.out.result == "Succeeded", deleted.out.errors
+    assert not invariants.lab_vm_leftovers(cloud, lab_id(cloud), lab_vm_names("ref"))
+    # Each round kills a create and then the delete of what it made: two kills.
+    for index in range((KILLS + 1) // 2):
+        name = f"cvm{index}"
+        k = kill_point(rng, reference)
+        logs = tmp_path / name
+        _, again = crash_then_rerun(tally, cloud.running, task, vm_inputs(name), logs, k)
+        label = f"create lab VMs {name} killed after request {k}"
+        compare(tally, label, wanted, lab_vms_snapshot(cloud, name))
+        ids = json.loads(again.out.outputs.get("vmResourceIds") or "[]")
+        compare(tally, label + " (output)", lab_vm_names(name), [i.rsplit("/", 1)[-1] for i in ids])
+        k = kill_point(rng, deleted)
+        crash_then_rerun(tally, cloud.running, task, vm_inputs(name, "delete"), logs / "del", k)
+        tally.invariant_violations += [
+            f"delete lab VMs {name} killed after request {k}: {v}"
+            for v in invariants.lab_vm_leftovers(cloud, lab_id(cloud), lab_vm_names(name))
+        ]
+    record("DevTestLabEnv (lab VMs)", tally)
     assert not tally.invariant_violations and not tally.final_state_mismatches, report(tally)
     assert tally.reruns_succeeded == tally.reruns == 2 * ((KILLS + 1) // 2)
 
