@@ -6,6 +6,13 @@
 // launcher keeps one virtual environment per agent, per extension build and per Python,
 // installed from the wheel and the hash-pinned lock that ship beside it.
 //
+// A warm start spawns Python once, for the task: the interpreter probe is cached per
+// interpreter binary (never for a script such as a pyenv shim, whose target can change), and
+// the environment's health is read from its completion marker and the installed package's
+// files. If the task then cannot import pytask, the environment is rebuilt and the task run
+// again. Anything else (no environment yet, a changed interpreter) takes the full path: fresh
+// probe, `import pytask` check, build under a lock.
+//
 // Plain Node (>= 20) with no npm dependencies: the agent installs nothing for us.
 
 const childProcess = require('child_process');
@@ -17,6 +24,24 @@ const path = require('path');
 const MIN_PYTHON = [3, 10];
 const ENV_FOLDER = 'vm-application-release';
 const MARKER = '.vmapp-complete.json';
+const PROBE_CACHE = '.python-probes';
+// First bytes of a native executable (ELF; Mach-O thin and fat). Anything else on PATH, a
+// shim script above all, is probed every time: what it runs can change without it changing.
+const BINARY_MAGIC = [
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+  Buffer.from([0xfe, 0xed, 0xfa, 0xce]),
+  Buffer.from([0xfe, 0xed, 0xfa, 0xcf]),
+  Buffer.from([0xce, 0xfa, 0xed, 0xfe]),
+  Buffer.from([0xcf, 0xfa, 0xed, 0xfe]),
+  Buffer.from([0xca, 0xfe, 0xba, 0xbe]),
+];
+// Run by the environment's Python after a build and whenever its health is in doubt: imports
+// pytask and names the files the warm check looks for.
+const IMPORT_CHECK = [
+  'import json, os, pytask',
+  'folder = os.path.dirname(os.path.abspath(pytask.__file__))',
+  'print(json.dumps([os.path.join(folder, "__init__.py"), os.path.join(folder, "__main__.py")]))',
+].join('\n');
 const WHEEL_PATTERN = /^pytask_vmapp-([^-]+)-.*\.whl$/;
 // A builder refreshes its lock every LOCK_REFRESH_MS; a lock untouched for LOCK_STALE_MS belongs
 // to a job that died on another machine sharing the directory (a local one is detected by pid).
@@ -95,9 +120,10 @@ function pythonCandidates() {
   return [['python3', []], ['python', []]];
 }
 
-function lastLine(command, args) {
+function lastLine(command, args, env) {
   const result = childProcess.spawnSync(command, args, {
     encoding: 'utf8',
+    env,
     windowsHide: true,
     timeout: 60 * 1000,
   });
@@ -105,8 +131,8 @@ function lastLine(command, args) {
   return result.stdout.trim().split(/\r?\n/).pop();
 }
 
-function probe(command, args) {
-  const line = lastLine(command, [...args, '-I', '-S', '-c', PROBE]);
+function probe(command, args, env) {
+  const line = lastLine(command, [...args, '-I', '-S', '-c', PROBE], env);
   try {
     return line === null ? null : JSON.parse(line);
   } catch {
@@ -133,11 +159,111 @@ function canInstallInto(python) {
   return major > needMajor || (major === needMajor && minor >= needMinor);
 }
 
-function findPython() {
+// Where the launcher keeps its environments: the agent's tools directory.
+function launcherRoot(env) {
+  return path.join(env.AGENT_TOOLSDIRECTORY || env.AGENT_TEMPDIRECTORY || os.tmpdir(), ENV_FOLDER);
+}
+
+// The file a bare command runs, searched on PATH as execvp does (POSIX only: Windows searches
+// other places first, and its `py` launcher's choice changes without any file changing).
+function onPath(command, env) {
+  if (process.platform === 'win32' || env.PATH === undefined) return undefined;
+  for (const dir of env.PATH.split(path.delimiter)) {
+    const file = path.join(dir || '.', command);
+    try {
+      if (fs.statSync(file).isFile()) {
+        fs.accessSync(file, fs.constants.X_OK);
+        return path.resolve(file);
+      }
+    } catch {
+      // Not here: the next folder on PATH.
+    }
+  }
+  return null;
+}
+
+function startsAsBinary(file) {
+  const head = Buffer.alloc(4);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && BINARY_MAGIC.some((magic) => magic.equals(head));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function fileStamp(file) {
+  try {
+    const s = fs.statSync(file);
+    return [s.dev, s.ino, s.size, s.mtimeMs, s.ctimeMs];
+  } catch {
+    return null;
+  }
+}
+
+// What decides a probe's answer, when that is files alone: the path PATH gives (Python derives
+// sys.executable and a venv's pyvenv.cfg from it), the binary it resolves to, and the pyvenv.cfg
+// beside it or one level up. null when the interpreter is not a native binary (a shim script).
+function interpreterIdentity(file) {
+  let real;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    return null;
+  }
+  if (!startsAsBinary(real)) return null;
+  const folder = path.dirname(file);
+  const configs = [folder, path.dirname(folder)].map((dir) => fileStamp(path.join(dir, 'pyvenv.cfg')));
+  return JSON.stringify({ file, real, binary: fileStamp(real), configs });
+}
+
+function probeCacheFile(env, identity) {
+  return path.join(launcherRoot(env), PROBE_CACHE, `${sha256(identity).slice(0, 24)}.json`);
+}
+
+function cachedProbe(env, identity) {
+  try {
+    const entry = JSON.parse(fs.readFileSync(probeCacheFile(env, identity), 'utf8'));
+    return entry.identity === identity ? entry.probe : null;
+  } catch {
+    return null;
+  }
+}
+
+function rememberProbe(env, identity, found) {
+  const file = probeCacheFile(env, identity);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const { version, executable, venv, ensurepip } = found;
+    writeFileAtomic(file, JSON.stringify({ identity, probe: { version, executable, venv, ensurepip } }));
+  } catch {
+    // A cache that cannot be written only costs the next start a probe.
+  }
+}
+
+// Warm starts: the interpreter the full search chose last time for the same files, without
+// starting it. undefined when only a fresh probe can tell (no cache entry, a shim, Windows).
+function rememberedPython(env) {
+  for (const [command, args] of pythonCandidates()) {
+    const file = args.length ? undefined : onPath(command, env);
+    if (file === null) continue; // not on PATH: the full search skips it too
+    const identity = file && interpreterIdentity(file);
+    return (identity && cachedProbe(env, identity)) || undefined;
+  }
+  return undefined;
+}
+
+// The first candidate that can host the environment. Probes every candidate afresh, and
+// remembers the chosen one for warm starts when it is a native binary.
+function findPython(env) {
   const rejected = [];
   for (const [command, args] of pythonCandidates()) {
     const shown = [command, ...args].join(' ');
-    const found = probe(command, args);
+    const file = args.length ? undefined : onPath(command, env);
+    const found = file === null ? null : probe(file || command, args, env);
     if (!found) {
       rejected.push(`${shown}: not found`);
     } else if (!isRecentEnough(found.version)) {
@@ -145,6 +271,8 @@ function findPython() {
     } else if (!found.venv || !(found.ensurepip || canInstallInto(withPip(found)))) {
       rejected.push(`${shown}: ${found.executable} lacks venv (or both ensurepip and pip 22.3+)`);
     } else {
+      const identity = file && interpreterIdentity(file);
+      if (identity) rememberProbe(env, identity, found);
       return found;
     }
   }
@@ -165,30 +293,59 @@ function sha256(...parts) {
 // One environment per agent (the tools directory is the agent's), per extension build (version
 // plus the exact wheel and lock bytes) and per Python interpreter.
 function environmentPlan(task, files, python, env) {
-  const base = env.AGENT_TOOLSDIRECTORY || env.AGENT_TEMPDIRECTORY || os.tmpdir();
   const build = sha256(fs.readFileSync(files.wheel), fs.readFileSync(files.lock));
   const key = `${task.version}-py${python.version[0]}.${python.version[1]}-` +
     sha256(python.executable, build).slice(0, 12);
-  const dir = path.join(base, ENV_FOLDER, key);
+  const dir = path.join(launcherRoot(env), key);
   const bin = process.platform === 'win32' ? path.join(dir, 'Scripts', 'python.exe')
     : path.join(dir, 'bin', 'python');
   return { key, dir, python: bin, marker: path.join(dir, MARKER), lockDir: `${dir}.lock` };
 }
 
-function isHealthy(plan) {
-  let marker;
+function readMarker(plan) {
   try {
-    marker = JSON.parse(fs.readFileSync(plan.marker, 'utf8'));
+    const marker = JSON.parse(fs.readFileSync(plan.marker, 'utf8'));
+    return marker.key === plan.key ? marker : null;
   } catch {
-    return false;
+    return null;
   }
-  if (marker.key !== plan.key || !fs.existsSync(plan.python)) return false;
-  const check = childProcess.spawnSync(plan.python, ['-I', '-c', 'import pytask'], {
-    stdio: 'ignore',
-    windowsHide: true,
-    timeout: 120 * 1000,
-  });
-  return check.status === 0;
+}
+
+// The warm check, without starting Python: a completed build for this key whose interpreter
+// (and, through its symlink, the base one) and pytask's files are in place.
+function looksReady(plan) {
+  const marker = readMarker(plan);
+  return Boolean(marker && Array.isArray(marker.files) && marker.files.length &&
+    [plan.python, ...marker.files].every((file) => fs.existsSync(file)));
+}
+
+// The full check: the environment's Python imports pytask. Returns the files looksReady
+// checks, or null.
+function importCheck(plan) {
+  if (!fs.existsSync(plan.python)) return null;
+  const line = lastLine(plan.python, ['-I', '-c', IMPORT_CHECK]);
+  try {
+    const files = line === null ? null : JSON.parse(line);
+    return Array.isArray(files) && files.length ? files : null;
+  } catch {
+    return null;
+  }
+}
+
+// A completed environment that imports pytask; its marker is brought up to date (an
+// environment built by an earlier launcher lacks the file list).
+function isHealthy(plan) {
+  const marker = readMarker(plan);
+  const files = marker && importCheck(plan);
+  if (!files) return false;
+  if (JSON.stringify(marker.files) !== JSON.stringify(files)) {
+    try {
+      writeFileAtomic(plan.marker, JSON.stringify({ ...marker, files }));
+    } catch {
+      // Read-only tools directory: the next start checks by importing again.
+    }
+  }
+  return true;
 }
 
 function sleep(ms) {
@@ -375,22 +532,40 @@ async function build(plan, python, files, env) {
       [...pipArgs, '--require-hashes', '-r', files.lock], pipEnv);
     await step(`Installing ${path.basename(files.wheel)}`, pipCommand,
       [...pipArgs, '--no-deps', files.wheel], pipEnv);
+    const installed = importCheck(plan);
+    if (!installed) {
+      throw new BootstrapError(`The Python environment at ${plan.dir} does not import pytask.`);
+    }
     // Written last: only a fully installed environment carries the marker.
-    const marker = { key: plan.key, python: python.executable, wheel: path.basename(files.wheel) };
+    const marker = {
+      key: plan.key, python: python.executable, wheel: path.basename(files.wheel), files: installed,
+    };
     writeFileAtomic(plan.marker, JSON.stringify(marker));
   } finally {
     log('##[endgroup]');
   }
 }
 
-async function prepareEnvironment(task, taskDir, env) {
+// The environment's Python for a warm start, or null when the full path must decide.
+function readyEnvironment(task, taskDir, env) {
+  const python = rememberedPython(env);
+  if (!python) return null;
+  const plan = environmentPlan(task, payload(taskDir), python, env);
+  if (!looksReady(plan)) return null;
+  log(`Reusing the Python environment at ${plan.dir} (Python ${python.version.join('.')})`);
+  return plan;
+}
+
+// The full path: a fresh probe, the import check, and a build under the lock if needed.
+// `rebuild` forces the build (the task could not import pytask from a ready-looking one).
+async function prepareEnvironment(task, taskDir, env, rebuild = false) {
   const files = payload(taskDir);
-  const python = findPython();
+  const python = findPython(env);
   log(`Using Python ${python.version.join('.')} at ${python.executable}`);
   const plan = environmentPlan(task, files, python, env);
-  if (isHealthy(plan)) {
+  if (!rebuild && isHealthy(plan)) {
     log(`Reusing the Python environment at ${plan.dir}`);
-    return plan.python;
+    return plan;
   }
   await withLock(plan.lockDir, async () => {
     // Another job may have finished it while we waited for the lock.
@@ -399,7 +574,7 @@ async function prepareEnvironment(task, taskDir, env) {
   if (!isHealthy(plan)) {
     throw new BootstrapError(`The Python environment at ${plan.dir} does not import pytask.`);
   }
-  return plan.python;
+  return plan;
 }
 
 // Our own environment runs isolated (-I): the job's working directory (the checked-out
@@ -421,13 +596,30 @@ function runTask(python, isolated, task, env) {
   });
 }
 
+// Runs the task in our environment. A warm start trusted the marker without importing pytask:
+// if the task then ended abnormally and the environment does not import pytask, the task never
+// got to run, so the environment is rebuilt and the task started again.
+async function runInEnvironment(task, taskDir, env, taskEnv) {
+  const warm = readyEnvironment(task, taskDir, env);
+  const plan = warm || (await prepareEnvironment(task, taskDir, env));
+  const result = await runTask(plan.python, true, task, taskEnv);
+  if (!warm || result.error || result.signal || result.code === 0 || importCheck(plan)) {
+    return { python: plan.python, result };
+  }
+  log(`The Python environment at ${plan.dir} does not import pytask; rebuilding it.`);
+  const rebuilt = await prepareEnvironment(task, taskDir, env, true);
+  return { python: rebuilt.python, result: await runTask(rebuilt.python, true, task, taskEnv) };
+}
+
 async function main(taskDir = __dirname, env = process.env) {
   try {
     const task = readTask(taskDir);
-    const provisioned = env.PYTASK_PYTHON;
-    const python = provisioned || (await prepareEnvironment(task, taskDir, env));
     // The task's Azure SDK clients honour HTTPS_PROXY/NO_PROXY, as pip does.
-    const result = await runTask(python, !provisioned, task, proxyEnvironment(env));
+    const taskEnv = proxyEnvironment(env);
+    const provisioned = env.PYTASK_PYTHON;
+    const { python, result } = provisioned
+      ? { python: provisioned, result: await runTask(provisioned, false, task, taskEnv) }
+      : await runInEnvironment(task, taskDir, env, taskEnv);
     if (result.error) {
       throw new BootstrapError(`Cannot start ${python}: ${result.error.message}`);
     }

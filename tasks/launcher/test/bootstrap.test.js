@@ -58,6 +58,17 @@ describe('bootstrap', { concurrency: false }, () => {
     assert.equal(h.builds(result.output), 1);
   });
 
+  test('a broken environment (marker present, pytask\'s files gone) is rebuilt', async () => {
+    const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
+    const marker = JSON.parse(fs.readFileSync(path.join(envDir, '.vmapp-complete.json'), 'utf8'));
+    assert.equal(marker.files.length, 2, 'the marker names the installed package files');
+    fs.rmSync(path.dirname(marker.files[0]), { recursive: true });
+    const result = await h.runLauncher(taskDir, env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 1);
+    assert.doesNotMatch(result.output, /No module named/, 'rebuilt before the task was started');
+  });
+
   test('a task that ends abnormally is reported as Failed', async () => {
     const result = await h.runLauncher(taskDir, { ...env, FAKE_PYTASK_EXIT: '3' });
     assert.match(h.failureOf(result), /python -m pytask PublishVmApp ended abnormally \(exit code 3\)/);

@@ -41,6 +41,20 @@ print("FAKE-PYTASK", " ".join(sys.argv[1:]), "|", os.environ.get("PYTASK_TASK_JS
 sys.exit(int(os.environ.get("FAKE_PYTASK_EXIT", "0")))
 `;
 
+// Loaded into the launcher's Node with NODE_OPTIONS=--require: appends every process it starts
+// (spawn and spawnSync) as a JSON line to SPAWN_LOG. It only observes.
+const SPAWN_RECORDER = `
+const childProcess = require('child_process');
+const fs = require('fs');
+for (const name of ['spawn', 'spawnSync']) {
+  const original = childProcess[name];
+  childProcess[name] = function recorded(command, args, ...rest) {
+    fs.appendFileSync(process.env.SPAWN_LOG, JSON.stringify([command, ...(args || [])]) + '\\n');
+    return original.call(this, command, args, ...rest);
+  };
+}
+`;
+
 let root;
 let python;
 let wheelhouse;
@@ -110,13 +124,27 @@ function runLauncher(taskDir, env) {
   });
 }
 
+/** `env` with every process the launcher starts recorded; `read()` returns them as arrays. */
+function recordSpawns(env) {
+  const dir = tempDir('spawns');
+  const recorder = path.join(dir, 'recorder.js');
+  const log = path.join(dir, 'spawns.jsonl');
+  fs.writeFileSync(recorder, SPAWN_RECORDER);
+  const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [])
+    .filter(Boolean).map((line) => JSON.parse(line));
+  const reset = () => fs.rmSync(log, { force: true });
+  return { env: { ...env, NODE_OPTIONS: `--require ${recorder}`, SPAWN_LOG: log }, read, reset };
+}
+
 function builds(output) {
   return (output.match(/Creating a virtual environment/g) || []).length;
 }
 
 function environments(toolsDir) {
   const base = path.join(toolsDir, 'vm-application-release');
-  return fs.existsSync(base) ? fs.readdirSync(base).map((name) => path.join(base, name)) : [];
+  if (!fs.existsSync(base)) return [];
+  // Dot entries are the launcher's own bookkeeping (the interpreter probe cache), not environments.
+  return fs.readdirSync(base).filter((name) => !name.startsWith('.')).map((name) => path.join(base, name));
 }
 
 function assertRanTask(result, taskDir, toolsDir) {
@@ -162,6 +190,7 @@ module.exports = {
   environments,
   failureOf,
   makeTaskFolder,
+  recordSpawns,
   runLauncher,
   setup,
   tempDir,
