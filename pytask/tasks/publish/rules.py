@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
-import yaml
-
 from pytask.agent import Check
 
 INT32_MAX = 2_147_483_647
@@ -190,6 +188,10 @@ def tags(text: str) -> dict[str, str]:
     try:
         data = json.loads(text)
     except ValueError:
+        # Imported here: most publications give no tags or JSON ones, and PyYAML cost 12 ms
+        # of every run's start (bench_overhead).
+        import yaml
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
