@@ -140,6 +140,12 @@ class TaskContext:
         return path
 
     @property
+    def job_temp_dir(self) -> Path | None:
+        """Agent.TempDirectory when the agent gave one: a folder private to this job."""
+        root = self._env.variable("Agent.TempDirectory")
+        return Path(root) if root else None
+
+    @property
     def access_token(self) -> str | None:
         """The job's OAuth token for Azure DevOps (SystemVssConnection)."""
         return self._env.access_token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from azure.core import PipelineClient
@@ -12,6 +13,7 @@ from azure.core.rest import HttpRequest
 
 from pytask.cloud.endpoints import CloudEndpoints, parse_metadata, strip_slash
 from pytask.cloud.errors import CloudConfigError
+from pytask.cloud.metadata_cache import cached_metadata
 from pytask.cloud.policy import ClientPolicy
 
 # Newest shape first; Azure Stack Hub answers only 2015-01-01.
@@ -45,8 +47,14 @@ def fetch_metadata(arm_url: str, policy: ClientPolicy | None = None) -> Any:
     )
 
 
-def discover(arm_url: str, policy: ClientPolicy | None = None) -> CloudEndpoints:
-    return parse_metadata(fetch_metadata(arm_url, policy), arm_url)
+def discover(
+    arm_url: str, policy: ClientPolicy | None = None, job_folder: Path | None = None
+) -> CloudEndpoints:
+    """The cloud's endpoints; with `job_folder` (Agent.TempDirectory) fetched once per job."""
+    document = cached_metadata(
+        strip_slash(arm_url), lambda: fetch_metadata(arm_url, policy), job_folder
+    )
+    return parse_metadata(document, arm_url)
 
 
 def _anonymous_client(arm_url: str, policy: ClientPolicy) -> PipelineClient[Any, Any]:

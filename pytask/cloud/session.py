@@ -8,6 +8,7 @@ policy, timeouts and user agent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
@@ -49,11 +50,13 @@ class CloudSession:
         connection: ServiceConnection,
         job: JobIdentity | None = None,
         policy: ClientPolicy | None = None,
+        job_folder: Path | None = None,
     ) -> CloudSession:
-        """Validate the connection, discover its cloud, and build its credential."""
+        """Validate the connection, discover its cloud (once per job when `job_folder`, the
+        job's Agent.TempDirectory, is given), and build its credential."""
         azurerm = parse_azurerm(connection)
         policy = policy or ClientPolicy()
-        endpoints = apply_connection(discover(azurerm.arm_url, policy), azurerm)
+        endpoints = apply_connection(discover(azurerm.arm_url, policy, job_folder), azurerm)
         # pytask.agent attaches System.AccessToken to the connection it reads.
         job = job or JobIdentity(access_token=connection.access_token)
         return cls(

@@ -50,7 +50,9 @@ ROLES = (
 def body(ctx: TaskContext) -> None:
     spec = read_spec(ctx)
     deadline = Deadline(spec.timeout_minutes)
-    session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
+    session = CloudSession.from_connection(
+        ctx.inputs.connection("azureSubscription"), job_folder=ctx.job_temp_dir
+    )
     subscription = session.require_subscription()
     with session.arm() as arm, permission_refusals(ROLES):
         compute = Compute(arm)

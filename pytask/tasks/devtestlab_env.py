@@ -27,7 +27,9 @@ ROLES = "DevTest Labs User on the lab (Contributor on the lab to delete or sweep
 def body(ctx: TaskContext) -> None:
     spec = read_spec(ctx)
     deadline = Deadline(spec.timeout_minutes)
-    session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
+    session = CloudSession.from_connection(
+        ctx.inputs.connection("azureSubscription"), job_folder=ctx.job_temp_dir
+    )
     if spec.lab.subscription and spec.lab.subscription.lower() != (
         session.require_subscription().lower()
     ):

@@ -30,7 +30,9 @@ ROLES = (
 def body(ctx: TaskContext) -> None:
     started = utc_now()
     spec = read_spec(ctx)
-    session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
+    session = CloudSession.from_connection(
+        ctx.inputs.connection("azureSubscription"), job_folder=ctx.job_temp_dir
+    )
     with ctx.group("Scope"), permission_refusals(ROLES):
         targets, baselines = _resolve(ctx, session, spec)
     start_at = spec.window_start or spec.deployment_start or started

@@ -83,7 +83,9 @@ def azure_errors() -> Iterator[None]:
 
 def _run(ctx: TaskContext, spec: PublishSpec) -> None:
     deadline = waiting.Deadline(spec.timeout_minutes)
-    session = CloudSession.from_connection(ctx.inputs.connection("azureSubscription"))
+    session = CloudSession.from_connection(
+        ctx.inputs.connection("azureSubscription"), job_folder=ctx.job_temp_dir
+    )
     gallery = gallery_ops.Gallery(session.compute(), spec)
     with ctx.group("Package"):
         source = _source(ctx, session, spec)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -288,6 +289,31 @@ def test_unreachable_metadata_is_a_clear_error(cloud: LoopbackCloud) -> None:
     cloud.route("GET", "/metadata/endpoints", lambda _: (404, {}, None))
     with pytest.raises(CloudConfigError, match=r"Could not discover.*404"):
         session(cloud)
+
+
+def test_a_job_discovers_each_cloud_once(cloud: LoopbackCloud, tmp_path: Path) -> None:
+    """Tasks of one job share its Agent.TempDirectory: the second reads the first's copy."""
+    policy = ClientPolicy(retry_backoff_factor=0.01)
+    first = CloudSession.from_connection(connection(cloud), policy=policy, job_folder=tmp_path)
+    second = CloudSession.from_connection(connection(cloud), policy=policy, job_folder=tmp_path)
+    assert second.endpoints == first.endpoints
+    assert len(cloud.requests_to("/metadata/endpoints")) == 1
+    # Another job (its own folder), or no job folder at all: discovered again.
+    CloudSession.from_connection(connection(cloud), policy=policy, job_folder=tmp_path / "next")
+    CloudSession.from_connection(connection(cloud), policy=policy)
+    assert len(cloud.requests_to("/metadata/endpoints")) == 3
+
+
+def test_an_unreadable_job_copy_is_fetched_again(cloud: LoopbackCloud, tmp_path: Path) -> None:
+    session_in_job = lambda: CloudSession.from_connection(  # noqa: E731
+        connection(cloud), policy=ClientPolicy(retry_backoff_factor=0.01), job_folder=tmp_path
+    )
+    session_in_job()
+    [entry] = tmp_path.rglob("*.json")
+    entry.write_text("{not json")
+    assert session_in_job().endpoints.authority == cloud.url
+    assert len(cloud.requests_to("/metadata/endpoints")) == 2
+    assert json.loads(entry.read_text())["armUrl"] == cloud.url
 
 
 def test_blob_client_uses_the_account_endpoint_from_arm_and_storage_audience(
