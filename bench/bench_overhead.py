@@ -14,6 +14,11 @@ plain script does the token request and the same call (a GET of the storage acco
 the task's first ARM call: the bench checks both hit the same path). Median of N runs,
 interleaved. The launcher's share is split out with bench/spawn_marker.js (the time it spawns
 the task's Python), and the task's first request of any kind (cloud discovery) is noted.
+
+Each timed task run is the first of our tasks in a new job: Agent.TempDirectory is emptied
+before it, as the agent does between jobs, so the job's copy of the cloud's metadata never
+helps the headline figure. A later task in the same job (the copy in place) is a separate
+series in the details.
 """
 
 from __future__ import annotations
@@ -148,6 +153,13 @@ def task_env(sandbox: RunningSandbox, task_dir: Path, work: Path, tools: Path) -
     return agent_setup.launcher_env(env, tools, wheels, work / "spawn.mark")
 
 
+def new_job(env: Mapping[str, str]) -> None:
+    """Empty Agent.TempDirectory, as the agent does before every job."""
+    temp = Path(env["AGENT_TEMPDIRECTORY"])
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir(parents=True)
+
+
 def import_breakdown(python: Path, module: str, top: int = 8) -> dict[str, Any]:
     """`python -X importtime -c 'import module'`: the total, our heaviest modules, and the
     heaviest third-party imports made directly by our code (cumulative milliseconds)."""
@@ -217,11 +229,17 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
     ours_runs: list[dict[str, Any]] = []
     plain_runs: list[dict[str, Any]] = []
     direct_runs: list[dict[str, Any]] = []
+    same_job_runs: list[dict[str, Any]] = []
     for _ in range(RUNS):  # interleaved, so load on the machine hits all alike
+        new_job(env)
         ours_runs.append(time_to_first_arm(sandbox, launcher, env))
         plain_runs.append(time_to_first_arm(sandbox, plain, plain_env(sandbox)))
+        new_job(direct)
         direct_runs.append(time_to_first_arm(sandbox, launcher, direct))
-    paths = {run["first_arm_path"] for run in ours_runs + plain_runs + direct_runs}
+        # The job's second task: its metadata copy is in Agent.TempDirectory.
+        same_job_runs.append(time_to_first_arm(sandbox, launcher, env))
+    runs = ours_runs + plain_runs + direct_runs + same_job_runs
+    paths = {run["first_arm_path"] for run in runs}
     if len(paths) != 1:
         raise RuntimeError(f"the task and the plain script made different first calls: {paths}")
     ours = statistics.median(run["first_arm"] for run in ours_runs)
@@ -229,6 +247,7 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
     spawned = statistics.median(run["python_spawned"] for run in ours_runs)
     discovery = statistics.median(run["first_request"] for run in ours_runs)
     ours_direct = statistics.median(run["first_arm"] for run in direct_runs)
+    same_job = statistics.median(run["first_arm"] for run in same_job_runs)
     imports = import_breakdown(python, TASK_MODULE)
     plain_imports = import_breakdown(python, "azure.mgmt.storage, azure.identity")
     report(
@@ -251,6 +270,12 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
                 "direct_python3_median_s": round(ours_direct, 3),
                 "direct_python3_ratio": round(ours_direct / baseline, 3),
                 "direct_python3_runs_s": [round(run["first_arm"], 3) for run in direct_runs],
+                "direct_launcher_spawns_python_median_s": round(
+                    statistics.median(run["python_spawned"] for run in direct_runs), 3
+                ),
+                "same_job_median_s": round(same_job, 3),
+                "same_job_ratio": round(same_job / baseline, 3),
+                "same_job_runs_s": [round(run["first_arm"], 3) for run in same_job_runs],
                 "task_import": imports,
                 "plain_import": plain_imports,
             },
@@ -261,6 +286,7 @@ def measure(sandbox: RunningSandbox, task_dir: Path, root: Path) -> int:
         f"    with python3 first on PATH (no shim): {ours_direct:.3f} s, "
         f"ratio {ours_direct / baseline:.3f}"
     )
+    print(f"    a later task in the same job (metadata copy kept): {same_job:.3f} s")
     print(f"    import {TASK_MODULE}: {imports['total_ms']} ms")
     print(f"      ours:        {_top(imports['ours_top_ms'])}")
     print(f"      third-party: {_top(imports['third_party_top_ms'])}")
