@@ -7,11 +7,11 @@
 // installed from the wheel and the hash-pinned lock that ship beside it.
 //
 // A warm start spawns Python once, for the task: the interpreter probe is cached per
-// interpreter binary (never for a script such as a pyenv shim, whose target can change), and
-// the environment's health is read from its completion marker and the installed package's
-// files. If the task then cannot import pytask, the environment is rebuilt and the task run
-// again. Anything else (no environment yet, a changed interpreter) takes the full path: fresh
-// probe, `import pytask` check, build under a lock.
+// interpreter binary (never for a script such as a pyenv shim, whose target can change: that
+// one is probed on every start), and the environment's health is read from its completion
+// marker and the installed package's files. If the task then cannot import pytask, the
+// environment is rebuilt and the task run again. Anything else (no environment yet, a changed
+// interpreter) takes the full path: fresh probe, `import pytask` check, build under a lock.
 //
 // Plain Node (>= 20) with no npm dependencies: the agent installs nothing for us.
 
@@ -546,21 +546,28 @@ async function build(plan, python, files, env) {
   }
 }
 
-// The environment's Python for a warm start, or null when the full path must decide.
-function readyEnvironment(task, taskDir, env) {
-  const python = rememberedPython(env);
-  if (!python) return null;
+// The environment to run the task in. Warm: the interpreter chosen last time (or a fresh probe
+// when it cannot be remembered) has a ready-looking environment, trusted without starting
+// Python. Otherwise the full path decides.
+async function environmentFor(task, taskDir, env) {
+  const remembered = rememberedPython(env);
+  const python = remembered || findPython(env);
   const plan = environmentPlan(task, payload(taskDir), python, env);
-  if (!looksReady(plan)) return null;
-  log(`Reusing the Python environment at ${plan.dir} (Python ${python.version.join('.')})`);
-  return plan;
+  if (looksReady(plan)) {
+    log(`Reusing the Python environment at ${plan.dir} (Python ${python.version.join('.')})`);
+    return { plan, trusted: true };
+  }
+  // A remembered choice may be stale: the full path probes afresh.
+  const fresh = remembered ? undefined : python;
+  return { plan: await prepareEnvironment(task, taskDir, env, { python: fresh }), trusted: false };
 }
 
-// The full path: a fresh probe, the import check, and a build under the lock if needed.
-// `rebuild` forces the build (the task could not import pytask from a ready-looking one).
-async function prepareEnvironment(task, taskDir, env, rebuild = false) {
+// The full path: the import check, and a build under the lock if needed. `python` is a fresh
+// probe's choice (made here if not given); `rebuild` forces the build (the task could not
+// import pytask from a ready-looking environment).
+async function prepareEnvironment(task, taskDir, env, { python: given, rebuild = false } = {}) {
   const files = payload(taskDir);
-  const python = findPython(env);
+  const python = given || findPython(env);
   log(`Using Python ${python.version.join('.')} at ${python.executable}`);
   const plan = environmentPlan(task, files, python, env);
   if (!rebuild && isHealthy(plan)) {
@@ -600,14 +607,13 @@ function runTask(python, isolated, task, env) {
 // if the task then ended abnormally and the environment does not import pytask, the task never
 // got to run, so the environment is rebuilt and the task started again.
 async function runInEnvironment(task, taskDir, env, taskEnv) {
-  const warm = readyEnvironment(task, taskDir, env);
-  const plan = warm || (await prepareEnvironment(task, taskDir, env));
+  const { plan, trusted } = await environmentFor(task, taskDir, env);
   const result = await runTask(plan.python, true, task, taskEnv);
-  if (!warm || result.error || result.signal || result.code === 0 || importCheck(plan)) {
+  if (!trusted || result.error || result.signal || result.code === 0 || importCheck(plan)) {
     return { python: plan.python, result };
   }
   log(`The Python environment at ${plan.dir} does not import pytask; rebuilding it.`);
-  const rebuilt = await prepareEnvironment(task, taskDir, env, true);
+  const rebuilt = await prepareEnvironment(task, taskDir, env, { rebuild: true });
   return { python: rebuilt.python, result: await runTask(rebuilt.python, true, task, taskEnv) };
 }
 

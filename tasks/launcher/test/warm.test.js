@@ -60,8 +60,10 @@ describe('warm starts', { concurrency: false, skip: h.IS_WINDOWS && 'the probe i
     h.assertRanTask(result, taskDir, spawns.env.AGENT_TOOLSDIRECTORY);
     assert.equal(h.builds(result.output), 0);
     const started = pythonStarts(spawns.read());
-    assert.ok(started.length >= 3, `probe, import check and task expected: ${JSON.stringify(started)}`);
-    assert.ok(started[0][0].startsWith(bin), 'the probe runs the python3 found on PATH');
+    assert.equal(started.length, 2, `a fresh probe and the task: ${JSON.stringify(started)}`);
+    assert.equal(started[0][0], path.join(bin, 'python3'), 'the probe runs the python3 found on PATH');
+    assert.ok(isTask(started[1]), JSON.stringify(started));
+    assert.equal(probes(spawns.env.AGENT_TOOLSDIRECTORY).length, 2, 'the new identity is remembered');
   });
 
   test('an environment that looks complete but cannot import pytask is rebuilt and the task run', async () => {
@@ -86,8 +88,10 @@ describe('a shim script as python3', { skip: h.IS_WINDOWS && 'POSIX shell script
     h.assertRanTask(await h.runLauncher(taskDir, spawns.env), taskDir, tools);
     spawns.reset();
     h.assertRanTask(await h.runLauncher(taskDir, spawns.env), taskDir, tools);
-    const started = spawns.read().map(([command]) => command);
-    assert.equal(started[0], path.join(bin, 'python3'), JSON.stringify(started));
+    const started = pythonStarts(spawns.read());
+    assert.equal(started.length, 2, `the shim's probe and the task: ${JSON.stringify(started)}`);
+    assert.equal(started[0][0], path.join(bin, 'python3'));
+    assert.ok(isTask(started[1]), JSON.stringify(started));
     assert.deepEqual(probes(tools), []);
   });
 });
