@@ -13,9 +13,10 @@ task itself (PublishVmApp without inputs) ends at once with a Failed result.
 - cold: a fresh tools directory, so the launcher finds no environment and builds one.
   Baseline: what a user would do by hand with the same Python and wheelhouse,
   `python3 -m venv` + `pip install --require-hashes -r requirements.lock` + the wheel.
-- warm: the environment is there; the launcher only decides to reuse it (finds Python,
-  checks the marker and that the environment imports pytask). Baseline: the floor of any
-  Node launcher, `node -e` spawning the environment's Python directly with no checks.
+- warm: the environment is there; the launcher only decides to reuse it (reads its cached
+  choice of interpreter, or probes a shim script, and checks the marker and pytask's files).
+  Baseline: the floor of any Node launcher, `node -e` spawning the environment's Python
+  directly with no checks.
 """
 
 from __future__ import annotations
