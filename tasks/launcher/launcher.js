@@ -641,7 +641,9 @@ async function main(taskDir = __dirname, env = process.env) {
   process.exitCode = 0;
 }
 
-module.exports = { bypassHosts, canInstallInto, escapeData, isRecentEnough, proxyEnvironment };
+module.exports = {
+  bypassHosts, canInstallInto, escapeData, interpreterIdentity, isRecentEnough, proxyEnvironment,
+};
 
 if (require.main === module) {
   main();

@@ -13,6 +13,13 @@ const h = require('./harness.js');
 before(h.setup);
 after(h.cleanup);
 
+const probes = (toolsDir) => {
+  const dir = path.join(toolsDir, 'vm-application-release', '.python-probes');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+};
+const pythonStarts = (spawns) => spawns.filter(([command]) => /python/.test(path.basename(command)));
+const isTask = ([, ...args]) => args.join(' ') === '-I -m pytask PublishVmApp';
+
 describe('bootstrap', { concurrency: false }, () => {
   let taskDir;
   let env;
@@ -42,6 +49,39 @@ describe('bootstrap', { concurrency: false }, () => {
     assert.equal(h.environments(env.AGENT_TOOLSDIRECTORY).length, 1);
   });
 
+  test('with a native python3 first on PATH, a warm start starts Python once: the task', async () => {
+    // The interpreter's own folder, as UsePythonVersion puts it: the same interpreter, so the
+    // same environment, found without a shim.
+    const spawns = h.recordSpawns({ ...env, PATH: `${path.dirname(h.python())}${path.delimiter}${env.PATH}` });
+    h.assertRanTask(await h.runLauncher(taskDir, spawns.env), taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.ok(probes(env.AGENT_TOOLSDIRECTORY).length >= 1, 'the chosen interpreter is remembered');
+    spawns.reset();
+    const result = await h.runLauncher(taskDir, spawns.env);
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.equal(h.builds(result.output), 0);
+    const started = pythonStarts(spawns.read());
+    assert.equal(started.length, 1, JSON.stringify(started));
+    assert.ok(isTask(started[0]), JSON.stringify(started));
+  });
+
+  test('a shim script as python3 is probed on every start and never remembered', async () => {
+    const shims = h.tempDir('shim');
+    fs.writeFileSync(path.join(shims, 'python3'), `#!/bin/sh\nexec "${h.python()}" "$@"\n`, { mode: 0o755 });
+    const spawns = h.recordSpawns({ ...env, PATH: `${shims}${path.delimiter}${env.PATH}` });
+    const remembered = probes(env.AGENT_TOOLSDIRECTORY).length;
+    for (const run of [1, 2]) {
+      spawns.reset();
+      const result = await h.runLauncher(taskDir, spawns.env);
+      h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+      assert.equal(h.builds(result.output), 0, 'the shim runs the same interpreter: same environment');
+      const started = pythonStarts(spawns.read());
+      assert.equal(started.length, 2, `run ${run}: the shim's probe, the task: ${JSON.stringify(started)}`);
+      assert.equal(started[0][0], path.join(shims, 'python3'));
+      assert.ok(isTask(started[1]), JSON.stringify(started));
+    }
+    assert.equal(probes(env.AGENT_TOOLSDIRECTORY).length, remembered, 'nothing remembered for a shim');
+  });
+
   test('a half-built environment (no completion marker) is rebuilt', async () => {
     const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
     fs.rmSync(path.join(envDir, '.vmapp-complete.json'));
@@ -58,15 +98,17 @@ describe('bootstrap', { concurrency: false }, () => {
     assert.equal(h.builds(result.output), 1);
   });
 
-  test('a broken environment (marker present, pytask\'s files gone) is rebuilt', async () => {
+  test('an environment that looks complete but cannot import pytask is rebuilt and the task run', async () => {
     const [envDir] = h.environments(env.AGENT_TOOLSDIRECTORY);
     const marker = JSON.parse(fs.readFileSync(path.join(envDir, '.vmapp-complete.json'), 'utf8'));
     assert.equal(marker.files.length, 2, 'the marker names the installed package files');
-    fs.rmSync(path.dirname(marker.files[0]), { recursive: true });
+    // Files in place, so a warm start trusts it; the task's start then fails on the import.
+    fs.writeFileSync(marker.files[0], 'raise ImportError("damaged on purpose")\n');
     const result = await h.runLauncher(taskDir, env);
-    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
+    assert.match(result.output, /damaged on purpose/);
+    assert.match(result.stdout, /does not import pytask; rebuilding it/);
     assert.equal(h.builds(result.output), 1);
-    assert.doesNotMatch(result.output, /No module named/, 'rebuilt before the task was started');
+    h.assertRanTask(result, taskDir, env.AGENT_TOOLSDIRECTORY);
   });
 
   test('a task that ends abnormally is reported as Failed', async () => {

@@ -9,7 +9,9 @@ const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
 const h = require('./harness.js');
-const { bypassHosts, escapeData, isRecentEnough, proxyEnvironment } = require('../launcher.js');
+const {
+  bypassHosts, escapeData, interpreterIdentity, isRecentEnough, proxyEnvironment,
+} = require('../launcher.js');
 
 before(h.setup);
 after(h.cleanup);
@@ -93,6 +95,27 @@ describe('helpers', () => {
   test('bypass entries that are not plain hosts are dropped', () => {
     assert.deepEqual(bypassHosts('not json'), []);
     assert.deepEqual(bypassHosts('["a\\\\.b", "x.*"]'), ['a.b']);
+  });
+
+  test('an interpreter is remembered by its file identity, and only a native binary', { skip: h.IS_WINDOWS && 'POSIX only' }, () => {
+    const dir = h.tempDir('identity');
+    const binary = path.join(dir, 'python3');
+    fs.copyFileSync(fs.realpathSync(h.python()), binary);
+    const first = interpreterIdentity(binary);
+    assert.ok(first, 'a native binary has an identity');
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(binary, later, later);
+    assert.notEqual(interpreterIdentity(binary), first, 'a changed file is another interpreter');
+    const link = path.join(h.tempDir('link'), 'python3');
+    fs.symlinkSync(binary, link);
+    assert.notEqual(interpreterIdentity(link), interpreterIdentity(binary), 'the path PATH gives counts');
+    const plain = interpreterIdentity(binary);
+    fs.writeFileSync(path.join(dir, 'pyvenv.cfg'), 'home = /elsewhere\n');
+    assert.notEqual(interpreterIdentity(binary), plain, 'so does a pyvenv.cfg beside it');
+    const shim = path.join(dir, 'shim');
+    fs.writeFileSync(shim, '#!/bin/sh\nexec python3 "$@"\n', { mode: 0o755 });
+    assert.equal(interpreterIdentity(shim), null, 'a script is never remembered');
+    assert.equal(interpreterIdentity(path.join(dir, 'missing')), null);
   });
 
   test('Python 3.10 is the floor', () => {
