@@ -21,12 +21,32 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
 from tests.helpers import secret_scan
+
+if TYPE_CHECKING:
+    from azure.identity import ClientSecretCredential
+
+
+def principal_credential(ready: dict[str, Any], name: str = "spnKey") -> ClientSecretCredential:
+    """azure-identity's credential for one of a sandbox's seeded principals (ready-file
+    `principals`), pointed at the sandbox's Entra as at any custom cloud's."""
+    from azure.identity import ClientSecretCredential
+
+    principal = ready["principals"][name]
+    return ClientSecretCredential(
+        ready["tenant_id"],
+        principal["client_id"],
+        principal["secret"],
+        authority=ready["authority_url"],
+        disable_instance_discovery=True,  # not a public-cloud authority
+        connection_verify=ready["ca_bundle"],
+    )
+
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -76,6 +96,9 @@ class RunningSandbox:
     @property
     def arm_scope(self) -> str:
         return str(self.ready["arm_audience"]) + ".default"
+
+    def credential(self, name: str = "spnKey") -> ClientSecretCredential:
+        return principal_credential(self.ready, name)
 
     def arm_token(self) -> str:
         """An ARM access token for the ready-file's service principal (client secret grant)."""

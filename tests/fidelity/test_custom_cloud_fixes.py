@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from azure.identity import ClientSecretCredential
 
 from tests.conftest import RunningSandbox, start_sandbox
 
@@ -29,16 +28,7 @@ class Arm:
     """Plain HTTPS to the sandbox with a service principal's ARM token, byte-exact URLs."""
 
     def __init__(self, sandbox: RunningSandbox) -> None:
-        spn = sandbox["principals"]["spnKey"]
-        credential = ClientSecretCredential(
-            sandbox["tenant_id"],
-            spn["client_id"],
-            spn["secret"],
-            authority=sandbox["authority_url"],
-            disable_instance_discovery=True,
-            connection_verify=sandbox.ca_bundle,
-        )
-        self.token = credential.get_token(sandbox.arm_scope).token
+        self.token = sandbox.credential().get_token(sandbox.arm_scope).token
         self.base = sandbox.base_url
         self.ca = sandbox.ca_bundle
         self.group = f"/subscriptions/{sandbox['subscription_id']}/resourceGroups/rg-cli"

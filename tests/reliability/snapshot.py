@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from azure.identity import ClientSecretCredential
 from azure.storage.blob import BlobServiceClient
+
+from tests.conftest import principal_credential
 
 COMPUTE = "2025-04-01"
 GALLERY = "2024-03-03"
@@ -52,15 +53,7 @@ class _Reader:
         self.ready = ready
         self.arm_url = str(ready["arm_url"]).rstrip("/")
         self.verify = str(ready["ca_bundle"])
-        spn = ready["principals"]["spnKey"]
-        self.credential = ClientSecretCredential(
-            ready["tenant_id"],
-            spn["client_id"],
-            spn["secret"],
-            authority=ready["authority_url"],
-            disable_instance_discovery=True,
-            connection_verify=self.verify,
-        )
+        self.credential = principal_credential(ready)
         scope = str(ready["arm_audience"]).rstrip("/") + "/.default"
         self.token = self.credential.get_token(scope).token
         self.subscription = f"/subscriptions/{ready['subscription_id']}"

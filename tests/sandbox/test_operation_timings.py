@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.identity import ClientSecretCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.conftest import RunningSandbox
@@ -24,14 +23,7 @@ RG_DELETE_AZURE_SECONDS = 20.0  # an empty group (sandbox resources model: RG_DE
 
 @pytest.fixture
 def client(sandbox_env: RunningSandbox) -> Iterator[ResourceManagementClient]:
-    spn = sandbox_env["principals"]["spnKey"]
-    credential = ClientSecretCredential(
-        sandbox_env["tenant_id"],
-        spn["client_id"],
-        spn["secret"],
-        authority=sandbox_env["authority_url"],
-        disable_instance_discovery=True,
-    )
+    credential = sandbox_env.credential()
     with ResourceManagementClient(
         credential,
         sandbox_env["subscription_id"],

@@ -22,14 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _credential(sandbox: RunningSandbox, name: str = "spnKey") -> ClientSecretCredential:
-    spn = sandbox["principals"][name]
-    return ClientSecretCredential(
-        sandbox["tenant_id"],
-        spn["client_id"],
-        spn["secret"],
-        authority=sandbox["authority_url"],
-        disable_instance_discovery=True,
-    )
+    return sandbox.credential(name)
 
 
 def _client(sandbox: RunningSandbox, name: str = "spnKey") -> ResourceManagementClient:

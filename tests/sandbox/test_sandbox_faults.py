@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.conftest import RunningSandbox
@@ -19,14 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _client(sandbox: RunningSandbox, **kwargs: Any) -> ResourceManagementClient:
-    spn = sandbox["principals"]["spnKey"]
-    credential = ClientSecretCredential(
-        sandbox["tenant_id"],
-        spn["client_id"],
-        spn["secret"],
-        authority=sandbox["authority_url"],
-        disable_instance_discovery=True,
-    )
+    credential = sandbox.credential()
     return ResourceManagementClient(
         credential,
         sandbox["subscription_id"],
