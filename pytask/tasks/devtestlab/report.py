@@ -37,6 +37,11 @@ def publish_outputs(ctx: TaskContext, outcome: Outcome) -> None:
     ctx.set_output("privateIps", json.dumps(outcome.private_ips))
     declared = {v.name.lower() for v in ctx.definition.output_variables}
     for name, (kind, value) in outcome.template_outputs.items():
+        secure = kind.lower().startswith("secure")
+        if value is None and secure:
+            # By design: ARM never returns a secure output's value, so there is nothing to set.
+            ctx.log(f"Template output '{name}' is a {kind}: ARM never returns its value; not set.")
+            continue
         if value is None or not _VARIABLE.match(name):
             ctx.warning(f"Template output '{name}' ({kind}) is not readable; not set.")
             continue
@@ -44,7 +49,6 @@ def publish_outputs(ctx: TaskContext, outcome: Outcome) -> None:
             ctx.warning(f"Template output '{name}' has the name of a task output; not set.")
             continue
         text = value if isinstance(value, str) else json.dumps(value)
-        secure = kind.lower().startswith("secure")
         # Template outputs are dynamic, so they bypass set_output's task.json check.
         ctx.output.set_variable(name, text, is_output=True, is_secret=secure)
 
