@@ -389,11 +389,12 @@ def test_deleting_the_resource_group_takes_the_account_off_the_data_plane(
     assert deleting.status_code == 202
     auth = {"Authorization": deleting.request.headers["Authorization"]}
     deadline = time.monotonic() + 15
+    polled = 202
     while time.monotonic() < deadline:  # poll the delete to its end, as a client does
-        poll = requests.get(
+        polled = requests.get(
             deleting.headers["Location"], headers=auth, verify=sandbox.ca, timeout=30
-        )
-        if poll.status_code != 202:
+        ).status_code
+        if polled != 202:
             break
         time.sleep(0.1)
     while time.monotonic() < deadline:
@@ -405,8 +406,12 @@ def test_deleting_the_resource_group_takes_the_account_off_the_data_plane(
         time.sleep(0.1)
     else:
         gate = json.loads((sandbox.state / "azurite" / "gate.json").read_text())
+        group_now = sandbox.arm("GET", group, "2024-11-01").status_code
+        log = sandbox.state.parent / f"{sandbox.state.name}-serve.log"
         pytest.fail(
-            f"{name} still answers after its group was deleted; gate: {sorted(gate['accounts'])}"
+            f"{name} still answers after its group was deleted (last delete poll: "
+            f"{polled}, GET group now: {group_now}); gate: {sorted(gate['accounts'])}"
+            f"\nsandbox log tail:\n{log.read_text(errors='replace')[-2000:]}"
         )
 
 

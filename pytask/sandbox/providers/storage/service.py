@@ -240,10 +240,17 @@ class BlobService:
     def _watch(self) -> None:
         seen = -1
         while not self._stop.wait(WATCH_INTERVAL):
-            if self.world.version != seen:
-                seen = self.world.version
-                self.sync()
-            self._revive()
+            # One failed round (a full disk, Azurite refusing to restart) must not end the
+            # watcher: every later ARM-side change (a group deleted with its accounts) would
+            # silently never reach the data plane.
+            try:
+                version = self.world.version
+                if version != seen:
+                    self.sync()
+                    seen = version
+                self._revive()
+            except Exception as error:  # logged; the next round tries again
+                print(f"sandbox: blob gate watcher: {error!r}", file=sys.stderr, flush=True)
 
     def _revive(self) -> None:
         """Azurite died under a running sandbox (OOM killer, a stray kill): start it again on
