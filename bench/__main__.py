@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,11 +24,18 @@ def main(argv: list[str]) -> int:
     failed: list[str] = []
     for name in modules(argv):
         print(f"== {name}", flush=True)
+        # Each benchmark starts from the same environment: some arrange their sandbox through
+        # test helpers that point REQUESTS_CA_BUNDLE at its CA, deleted with the sandbox, and
+        # the next benchmark's pip (staging) then refused every TLS connection.
+        saved = dict(os.environ)
         try:
             code = int(importlib.import_module(f"bench.{name}").main())
         except Exception:  # one broken benchmark must not hide the others' figures
             traceback.print_exc()
             code = 1
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         if code != 0:
             failed.append(name)
     if failed:

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 from azure.storage.blob import BlobClient
 
@@ -122,10 +123,13 @@ def write_file(path: Path, size_mb: int) -> None:
 
 
 def run(state: Path) -> None:
-    with sandbox(state) as ready:
+    # The sandbox's CA only while it runs: left in os.environ, it breaks the next benchmark's
+    # pip (staging) once the sandbox's state folder is gone.
+    with sandbox(state) as ready, pytest.MonkeyPatch.context() as patch:
         source = read_connection_file(ready, None)
         if source.ca_bundle is not None:
-            os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(source.ca_bundle)
+            patch.setenv("REQUESTS_CA_BUNDLE", str(source.ca_bundle))
+            patch.setenv("SSL_CERT_FILE", str(source.ca_bundle))
         session = CloudSession.from_connection(source.connection)
         store = BlobStore.for_account(session, GROUP, ACCOUNT)
         store.ensure_container(CONTAINER)

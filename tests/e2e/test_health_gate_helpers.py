@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+import pytest
 
 from tests.conftest import RunningSandbox
 
@@ -12,8 +13,11 @@ def arm_get(sandbox: RunningSandbox, path: str, api_version: str) -> Any:
     from pytask.cloud.session import CloudSession
     from pytask.localrun import parse_connection
 
-    os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_bundle
-    os.environ["SSL_CERT_FILE"] = sandbox.ca_bundle
-    connection = parse_connection(sandbox.ready["connection"], sandbox.ready_file)
-    with CloudSession.from_connection(connection).arm() as arm:
-        return arm.request("GET", path, api_version)
+    # The sandbox's CA for this call only: a process-wide setting outlives the sandbox and
+    # breaks whatever verifies TLS next (pip in `make bench` found a deleted CA file).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
+        patch.setenv("SSL_CERT_FILE", sandbox.ca_bundle)
+        connection = parse_connection(sandbox.ready["connection"], sandbox.ready_file)
+        with CloudSession.from_connection(connection).arm() as arm:
+            return arm.request("GET", path, api_version)
