@@ -116,17 +116,7 @@ def run(
         except TemplateError as problem:
             error = {"code": "DeploymentOutputEvaluationFailed", "message": str(problem)}
     doc: dict[str, Any] = {
-        "id": resource_id,
-        "name": name,
-        "type": TYPE,
-        "properties": {
-            "templateHash": _hash(plan),
-            "parameters": _parameter_view(plan),
-            "mode": "Incremental",
-            "correlationId": str(uuid.uuid4()),
-            "dependencies": [],
-            "providers": _providers(plan),
-        },
+        **_deployment(resource_id, name, plan),
         "_start": now,
         "_end": end,
         "_outputs": outputs,
@@ -182,6 +172,18 @@ def validation_view(
     resource_id: str, name: str, plan: templates.Plan, now: float
 ) -> dict[str, Any]:
     """Deployments_Validate's answer: the deployment as it would be, nothing written."""
+    doc = _deployment(resource_id, name, plan)
+    doc["properties"].update(
+        provisioningState="Succeeded",
+        timestamp=iso(now),
+        duration="PT0S",
+        validatedResources=[{"id": r.id} for r in plan.resources],
+    )
+    return doc
+
+
+def _deployment(resource_id: str, name: str, plan: templates.Plan) -> dict[str, Any]:
+    """What a deployment and its validation both say of the plan."""
     return {
         "id": resource_id,
         "name": name,
@@ -190,13 +192,9 @@ def validation_view(
             "templateHash": _hash(plan),
             "parameters": _parameter_view(plan),
             "mode": "Incremental",
-            "provisioningState": "Succeeded",
-            "timestamp": iso(now),
-            "duration": "PT0S",
             "correlationId": str(uuid.uuid4()),
             "dependencies": [],
             "providers": _providers(plan),
-            "validatedResources": [{"id": r.id} for r in plan.resources],
         },
     }
 
