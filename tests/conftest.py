@@ -30,6 +30,7 @@ from tests.helpers import secret_scan
 
 if TYPE_CHECKING:
     from azure.identity import ClientSecretCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
 
 
 def principal_credential(ready: dict[str, Any], name: str = "spnKey") -> ClientSecretCredential:
@@ -99,6 +100,20 @@ class RunningSandbox:
 
     def credential(self, name: str = "spnKey") -> ClientSecretCredential:
         return principal_credential(self.ready, name)
+
+    def resources(self, name: str = "spnKey", **options: Any) -> ResourceManagementClient:
+        """The unmodified ARM resources client as principal `name`, on the sandbox as a custom
+        cloud, retrying fast (test time); `options` go to the client (polling_interval...)."""
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        options = {"retry_backoff_factor": 0.01, **options}
+        return ResourceManagementClient(
+            self.credential(name),
+            self["subscription_id"],
+            base_url=self.arm_url,
+            credential_scopes=[self.arm_scope],
+            **options,
+        )
 
     def arm_token(self) -> str:
         """An ARM access token for the ready-file's service principal (client secret grant)."""

@@ -23,15 +23,7 @@ RG_DELETE_AZURE_SECONDS = 20.0  # an empty group (sandbox resources model: RG_DE
 
 @pytest.fixture
 def client(sandbox_env: RunningSandbox) -> Iterator[ResourceManagementClient]:
-    credential = sandbox_env.credential()
-    with ResourceManagementClient(
-        credential,
-        sandbox_env["subscription_id"],
-        base_url=sandbox_env.arm_url,
-        credential_scopes=[sandbox_env.arm_scope],
-        polling_interval=0.02,
-        retry_backoff_factor=0.01,
-    ) as arm:
+    with sandbox_env.resources(polling_interval=0.02) as arm:
         yield arm
 
 

@@ -13,7 +13,6 @@ import jwt
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.conftest import RunningSandbox
@@ -21,19 +20,8 @@ from tests.conftest import RunningSandbox
 pytestmark = pytest.mark.e2e
 
 
-def _credential(sandbox: RunningSandbox, name: str = "spnKey") -> ClientSecretCredential:
-    return sandbox.credential(name)
-
-
 def _client(sandbox: RunningSandbox, name: str = "spnKey") -> ResourceManagementClient:
-    return ResourceManagementClient(
-        _credential(sandbox, name),
-        sandbox["subscription_id"],
-        base_url=sandbox.arm_url,
-        credential_scopes=[sandbox.arm_scope],
-        polling_interval=0.05,
-        retry_backoff_factor=0.01,
-    )
+    return sandbox.resources(name, polling_interval=0.05)
 
 
 @pytest.fixture
@@ -43,7 +31,7 @@ def client(sandbox_env: RunningSandbox) -> Iterator[ResourceManagementClient]:
 
 
 def _token(sandbox: RunningSandbox, name: str = "spnKey") -> str:
-    return _credential(sandbox, name).get_token(sandbox.arm_scope).token
+    return sandbox.credential(name).get_token(sandbox.arm_scope).token
 
 
 def _get(sandbox: RunningSandbox, path: str, token: str | None, **params: str) -> requests.Response:
@@ -102,7 +90,7 @@ def test_expired_and_wrong_audience_tokens(sandbox_env: RunningSandbox) -> None:
     )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "ExpiredAuthenticationToken"
-    storage = _credential(sandbox).get_token("https://storage.azure.com/.default").token
+    storage = sandbox.credential().get_token("https://storage.azure.com/.default").token
     response = _get(
         sandbox, _rg_path(sandbox, "rg-seeded"), storage, **{"api-version": "2025-04-01"}
     )

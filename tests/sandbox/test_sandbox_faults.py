@@ -17,22 +17,10 @@ from tests.conftest import RunningSandbox
 pytestmark = pytest.mark.e2e
 
 
-def _client(sandbox: RunningSandbox, **kwargs: Any) -> ResourceManagementClient:
-    credential = sandbox.credential()
-    return ResourceManagementClient(
-        credential,
-        sandbox["subscription_id"],
-        base_url=sandbox.arm_url,
-        credential_scopes=[sandbox.arm_scope],
-        retry_backoff_factor=0.01,
-        **kwargs,
-    )
-
-
 @pytest.fixture
 def client(sandbox_env: RunningSandbox) -> Iterator[ResourceManagementClient]:
     sandbox_env.clear_faults()
-    with _client(sandbox_env) as arm:
+    with sandbox_env.resources() as arm:
         arm.resource_groups.get("rg-seeded")  # token cached before any rule applies
         yield arm
     sandbox_env.clear_faults()
@@ -128,7 +116,7 @@ rules:
 def test_persistent_failure_exhausts_the_retries(sandbox_env: RunningSandbox) -> None:
     sandbox = sandbox_env
     sandbox.clear_faults()
-    with _client(sandbox, retry_total=2) as arm:
+    with sandbox.resources(retry_total=2) as arm:
         arm.resource_groups.get("rg-seeded")
         sandbox.set_faults(
             """
@@ -157,7 +145,7 @@ def test_faults_file_is_reread_when_it_changes(
     private = sandbox_factory(seed="resourceGroups:\n  - {name: rg-a}\n", faults=faults)
     for name, value in private.env.items():
         monkeypatch.setenv(name, value)
-    with _client(private, retry_total=0) as arm:
+    with private.resources(retry_total=0) as arm:
         arm.resource_groups.get("rg-a")
         faults.write_text(
             "rules:\n  - {name: from-file, operation: ResourceGroups_Get, inject: status,"
