@@ -62,7 +62,7 @@ def media_link(session: CloudSession) -> str:
     store = BlobStore.for_account(session, RG, ACCOUNT)
     ref = store.ref("pkgs", "app/1.0.0/package.zip")
     store.service.get_blob_client(ref.container, ref.name).upload_blob(b"PK" * 100)
-    sas = store.read_sas(ref, timedelta(hours=1), lambda _: None)
+    sas = store.signer(timedelta(hours=1), lambda _: None)(ref)
     return f"{ref.url}?{sas}"
 
 

@@ -24,6 +24,7 @@ from pytask.cloud import CloudSession
 from pytask.gate import CheckSpec, Measurement, measurement_from_rows
 from pytask.gate.kql import with_parameters
 from pytask.tasks.deploy.compute import Compute
+from pytask.tasks.refusals import ROLES_DOC
 
 from .limits import QueryLimiter
 from .scope import Scope, Target
@@ -60,7 +61,7 @@ def unavailable(source: str, exc: AzureError) -> Exception:
         code = exc.error.code if exc.error is not None and exc.error.code else exc.reason
         return TaskError(
             f"Azure answered 403 {code} to the {source} query: the connection's identity lacks "
-            f"a role: it needs {NEEDS[source]} (docs/installation.md, section 3)."
+            f"a role: it needs {NEEDS[source]} ({ROLES_DOC})."
         )
     return SourceUnavailable(f"{source}: {_one_line(str(exc))}")
 

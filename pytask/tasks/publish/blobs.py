@@ -183,7 +183,3 @@ class BlobStore:
             return sas
 
         return sign
-
-    def read_sas(self, ref: BlobRef, lifetime: timedelta, secret: Callable[[str], None]) -> str:
-        """A read-only SAS for one blob (a new delegation key for it)."""
-        return self.signer(lifetime, secret)(ref)
