@@ -26,6 +26,7 @@ from pytask.tasks.publish.blobs import BlobRef, BlobStore, blob_path
 from pytask.tasks.publish.report import Outcome, publish_outputs, write_summary
 from pytask.tasks.publish.rules import CHECKS
 from pytask.tasks.publish.spec import PublishSpec, read_spec
+from pytask.tasks.refusals import permission_refusals
 
 TASK_NAME = "PublishVmApp"
 TAG_CONFIG_SHA256 = "vmapp.configSha256"
@@ -47,13 +48,13 @@ class Source:
 
 ROLES = (
     "Contributor on the gallery, Storage Blob Data Contributor on the container, and Storage "
-    "Blob Delegator and Reader on the storage account (docs/installation.md, section 3)"
+    "Blob Delegator and Reader on the storage account"
 )
 
 
 def body(ctx: TaskContext) -> None:
     spec = read_spec(ctx)
-    with azure_errors():
+    with azure_errors(), permission_refusals(ROLES):
         _run(ctx, spec)
 
 
@@ -69,15 +70,10 @@ def azure_errors() -> Iterator[None]:
             f"The service connection could not authenticate: {exc.message}. Check the "
             "connection's credentials and that it is allowed in this tenant."
         ) from None
-    except HttpResponseError as exc:
+    except HttpResponseError as exc:  # a 403 was named by permission_refusals already
         code = exc.error.code if exc.error is not None else ""
-        hint = (
-            f" The connection's identity lacks a role: it needs {ROLES}."
-            if exc.status_code == 403
-            else ""
-        )
         raise TaskError(
-            f"Azure answered {exc.status_code} {code or exc.reason}: {exc.message}{hint}"
+            f"Azure answered {exc.status_code} {code or exc.reason}: {exc.message}"
         ) from None
 
 
