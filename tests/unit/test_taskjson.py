@@ -12,9 +12,10 @@ import pytest
 
 import pytask
 from pytask.cli import TASK_MODULES
+from tests.helpers.schemas import official_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "tasks.schema.json"
+SCHEMA = official_schema("tasks.schema.json")
 TASK_NAMES = ["PublishVmApp", "DevTestLabEnv", "DeployVmApp", "HealthGate"]
 
 # Ids are the tasks' identity on every organisation that installs the extension: never change.

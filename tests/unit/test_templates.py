@@ -21,13 +21,14 @@ import jsonschema
 import pytest
 
 from pytask.demo.expand import Expander, load_yaml12
+from tests.helpers.schemas import official_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 EXAMPLES = sorted((TEMPLATES / "examples").glob("*.yml"))
 # The demo runs the release template through its own pipeline file: checked the same way.
 PIPELINES = [*EXAMPLES, ROOT / "pytask" / "demo" / "pipeline.yml"]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "azure-pipelines.service-schema.json"
+SCHEMA = official_schema("azure-pipelines.service-schema.json")
 OUR_TASKS = ("PublishVmApp", "DevTestLabEnv", "DeployVmApp", "HealthGate")
 RUNTIME = re.compile(r"\$\(|\$\[")
 
