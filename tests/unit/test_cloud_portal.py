@@ -34,3 +34,16 @@ def test_no_portal_no_link() -> None:
 def test_user_agent_names_extension_and_version() -> None:
     assert user_agent() == f"VmApplicationRelease/{pytask.__version__}"
     assert ClientPolicy().client_kwargs()["user_agent"] == user_agent()
+
+
+def test_every_kind_of_retry_is_bounded_by_the_total_alone() -> None:
+    from azure.core.pipeline.policies import RetryPolicy
+
+    policy = RetryPolicy(**ClientPolicy(retry_total=8).client_kwargs())
+    settings = policy.configure_retries({})
+    assert (settings["total"], settings["status"], settings["connect"], settings["read"]) == (
+        8,
+        8,
+        8,
+        8,
+    )
